@@ -1,0 +1,58 @@
+# KKA — the commands. `make run` and `make test` do all the set-up themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+KKA := $(BIN)/kka
+export KKA_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: run test check messages makemessages clean help
+
+help:
+	@echo "make run    - install, migrate, create demo data once, serve on http://127.0.0.1:8000"
+	@echo "make test   - install test tools and run the whole suite (unit, integration, browser)"
+	@echo "make check  - ruff, format check, mypy, migrations check"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+	  { echo "KKA needs Python 3.11 or newer (found: $$($(PYTHON) --version))."; exit 1; }
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv && \
+	    rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); \
+	  else echo "Cannot create a virtual environment: install python3-venv (sudo apt-get install python3-venv)"; exit 1; fi; }
+	@$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed-base: $(BIN)/python requirements/base.lock pyproject.toml
+	$(BIN)/python -m pip install -q -r requirements/base.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-base requirements/dev.lock
+	$(BIN)/python -m pip install -q -r requirements/dev.lock
+	@touch $@
+
+# Compiled message catalogues (.mo) are built here, not committed.
+messages: $(VENV)/.installed-base
+	@$(BIN)/pybabel -q compile -d kka/locale -D django
+
+run: $(VENV)/.installed-base messages
+	@$(KKA) migrate --no-input -v 0
+	@$(KKA) demo --if-empty > /dev/null
+	@if [ -f "$(KKA_DATA_DIR)/demo-logins.txt" ]; then cat "$(KKA_DATA_DIR)/demo-logins.txt"; fi
+	@$(KKA) run
+
+test: $(VENV)/.installed-dev messages
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+check: $(VENV)/.installed-dev messages
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy kka
+	$(KKA) makemigrations --check --dry-run
+
+makemessages: $(VENV)/.installed-dev
+	cd kka && ../$(KKA) makemessages -l en --no-obsolete --add-location file
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,1 @@
+"""KKA: Konferensi Kasus, case conferences for Indonesian counsellors."""

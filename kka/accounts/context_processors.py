@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from kka.accounts import policy
+
+
+def organisation(request: HttpRequest) -> dict[str, Any]:
+    membership = getattr(request, "membership", None)
+    return {
+        "active_membership": membership,
+        "active_organisation": getattr(request, "organisation", None),
+        "all_memberships": getattr(request, "memberships", []),
+        "may_manage_members": policy.may_manage_members(membership),
+        "mail_delivered": settings.MAIL_DELIVERED,
+    }

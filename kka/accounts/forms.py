@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from kka.accounts.models import Organisation, Role
+from kka.accounts.services import ORGANISATION_EDITABLE_FIELDS
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.EmailField(
+        label=_("Email"),
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
+    password = forms.CharField(
+        label=_("Kata sandi"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    error_messages = {
+        "invalid_login": _("Email atau kata sandi salah."),
+        "inactive": _("Akun ini tidak aktif."),
+    }
+
+
+class MemberAddForm(forms.Form):
+    full_name = forms.CharField(label=_("Nama lengkap"), max_length=150)
+    email = forms.EmailField(label=_("Email"))
+    role = forms.ChoiceField(label=_("Peran"), choices=Role.choices)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Peran"), choices=Role.choices)
+
+
+class OrganisationForm(forms.ModelForm):
+    class Meta:
+        model = Organisation
+        fields = list(ORGANISATION_EDITABLE_FIELDS)
+        widgets = {"address": forms.Textarea(attrs={"rows": 3})}
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(choices=[("id", "Bahasa Indonesia"), ("en", "English")])
+    next = forms.CharField(required=False)
+
+
+class OrganisationSwitchForm(forms.Form):
+    organisation = forms.CharField(max_length=12)

@@ -1,0 +1,117 @@
+"""``kka demo``: demo organisations with one user per role (never in production)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from kka.accounts.models import Organisation, Role, Setting, TimeZoneChoice
+from kka.accounts.services import member_add, organisation_create
+from kka.audit.services import audit_log
+
+DEMO_ORGANISATIONS: list[dict[str, Any]] = [
+    {
+        "key": "sekolah",
+        "name": "SMP Negeri 7 Sukamaju",
+        "setting": Setting.SEKOLAH,
+        "time_zone": TimeZoneChoice.WIB,
+        "city": "Bandung",
+        "address": "Jl. Pendidikan No. 7, Sukamaju, Bandung",
+        "head_title": "Kepala Sekolah",
+        "head_name": "Dra. Sri Wahyuni, M.Pd.",
+        "head_staff_number": "196805121993032004",
+        "domain": "smpn7.demo",
+        "people": {
+            Role.KONSELOR: "Rina Kartika, S.Pd.",
+            Role.KOORDINATOR: "Ahmad Fauzi, M.Pd.",
+            Role.PIMPINAN: "Dra. Sri Wahyuni, M.Pd.",
+            Role.ADMIN: "Dedi Supriadi",
+            Role.DPO: "Maya Lestari, S.H.",
+        },
+    },
+    {
+        "key": "perusahaan",
+        "name": "PT Nusantara Sejahtera Logistik",
+        "setting": Setting.PERUSAHAAN,
+        "time_zone": TimeZoneChoice.WITA,
+        "city": "Makassar",
+        "address": "Jl. Urip Sumoharjo No. 21, Makassar",
+        "head_title": "Manajer HRD",
+        "head_name": "Andi Muhammad Rizal",
+        "head_staff_number": "NSL-0007",
+        "domain": "nsl.demo",
+        "people": {
+            Role.KONSELOR: "Nurul Hidayah, M.Psi.",
+            Role.KOORDINATOR: "Yusuf Pratama, S.Psi.",
+            Role.PIMPINAN: "Andi Muhammad Rizal",
+            Role.ADMIN: "Fitri Handayani",
+            Role.DPO: "Hendra Gunawan, S.H.",
+        },
+    },
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo organisations and users (one per role) in an empty database."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--logins-file",
+            default=str(settings.DATA_DIR / "demo-logins.txt"),
+            help="where to write the demo logins (mode 0600)",
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="do nothing (and succeed) when the database already holds organisations",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("Demo data is never created in production mode.")
+        if Organisation.objects.exists():
+            if options["if_empty"]:
+                self.stdout.write("Database not empty: demo data left as it is.")
+                return
+            raise CommandError("The database already holds organisations; demo data not created.")
+        fixed = settings.KKA_DEMO_PASSWORD
+        logins: list[tuple[str, str, str, str]] = []
+        with transaction.atomic():
+            for spec in DEMO_ORGANISATIONS:
+                organisation = organisation_create(
+                    actor=None,
+                    name=spec["name"],
+                    setting=spec["setting"],
+                    time_zone=spec["time_zone"],
+                    city=spec["city"],
+                    address=spec["address"],
+                    head_title=spec["head_title"],
+                    head_name=spec["head_name"],
+                    head_staff_number=spec["head_staff_number"],
+                )
+                for role, full_name in spec["people"].items():
+                    email = f"{role}@{spec['domain']}"
+                    password = fixed or secrets.token_urlsafe(12)
+                    member_add(
+                        actor=None,
+                        organisation=organisation,
+                        email=email,
+                        full_name=full_name,
+                        role=role,
+                        password=password,
+                    )
+                    logins.append((organisation.name, str(Role(role).label), email, password))
+            audit_log(action="system.demo_created")
+        lines = [f"{org} | {role:<26} | {email:<24} | {pw}" for org, role, email, pw in logins]
+        text = "Demo logins (development only):\n" + "\n".join(lines) + "\n"
+        path = options["logins_file"]
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        self.stdout.write(text)

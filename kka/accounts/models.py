@@ -1,0 +1,166 @@
+"""Users, organisations (lembaga) and memberships with roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kka.lib.codes import new_code
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("email is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A staff member who logs in with an email address.
+
+    Invited participants never get an account; they use a private link.
+    ``is_superuser`` is an operator flag only: it grants no access to case data.
+    """
+
+    email = models.EmailField(_("email"), unique=True)
+    full_name = models.CharField(_("nama lengkap"), max_length=150)
+    staff_number = models.CharField(_("NIP / nomor pegawai"), max_length=40, blank=True)
+    language = models.CharField(
+        _("bahasa"),
+        max_length=8,
+        choices=[("id", "Bahasa Indonesia"), ("en", "English")],
+        default="id",
+    )
+    is_active = models.BooleanField(_("aktif"), default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        verbose_name = _("pengguna")
+        verbose_name_plural = _("pengguna")
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def is_staff(self) -> bool:
+        # No Django admin site is installed; kept for third-party code that asks.
+        return False
+
+
+class Setting(models.TextChoices):
+    SEKOLAH = "sekolah", _("Sekolah")
+    MADRASAH = "madrasah", _("Madrasah")
+    PERUSAHAAN = "perusahaan", _("Perusahaan / kantor")
+    KELUARGA = "keluarga", _("Keluarga")
+    MASYARAKAT = "masyarakat", _("Masyarakat / desa")
+    LAINNYA = "lainnya", _("Lainnya")
+
+
+class TimeZoneChoice(models.TextChoices):
+    WIB = "Asia/Jakarta", _("WIB (Asia/Jakarta)")
+    WITA = "Asia/Makassar", _("WITA (Asia/Makassar)")
+    WIT = "Asia/Jayapura", _("WIT (Asia/Jayapura)")
+
+
+def new_organisation_code() -> str:
+    return new_code(8)
+
+
+class Organisation(models.Model):
+    """A lembaga: a school, madrasah, company, family or village office."""
+
+    code = models.CharField(
+        max_length=12, unique=True, default=new_organisation_code, editable=False
+    )
+    name = models.CharField(_("nama lembaga"), max_length=200)
+    setting = models.CharField(_("jenis lembaga"), max_length=20, choices=Setting.choices)
+    address = models.TextField(_("alamat"), blank=True)
+    city = models.CharField(_("kota / kabupaten"), max_length=100, blank=True)
+    phone = models.CharField(_("telepon"), max_length=40, blank=True)
+    email = models.EmailField(_("email lembaga"), blank=True)
+    time_zone = models.CharField(
+        _("zona waktu"),
+        max_length=40,
+        choices=TimeZoneChoice.choices,
+        default=TimeZoneChoice.WIB,
+    )
+    head_title = models.CharField(_("jabatan pimpinan"), max_length=100, blank=True)
+    head_name = models.CharField(_("nama pimpinan"), max_length=150, blank=True)
+    head_staff_number = models.CharField(_("NIP pimpinan"), max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("lembaga")
+        verbose_name_plural = _("lembaga")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(setting__in=Setting.values), name="organisation_setting_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(time_zone__in=TimeZoneChoice.values),
+                name="organisation_time_zone_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    KONSELOR = "konselor", _("Konselor")
+    KOORDINATOR = "koordinator", _("Koordinator BK")
+    PIMPINAN = "pimpinan", _("Pimpinan")
+    ADMIN = "admin", _("Admin lembaga")
+    DPO = "dpo", _("Petugas pelindungan data")
+
+
+def new_membership_code() -> str:
+    return new_code(10)
+
+
+class Membership(models.Model):
+    """A user's single role in one organisation (one row per user and organisation)."""
+
+    code = models.CharField(max_length=12, unique=True, default=new_membership_code, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("peran"), max_length=20, choices=Role.choices)
+    is_active = models.BooleanField(_("aktif"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("keanggotaan")
+        verbose_name_plural = _("keanggotaan")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation"], name="membership_unique_pair"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="membership_role_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["organisation", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.organisation_id}:{self.role}"

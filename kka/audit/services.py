@@ -1,0 +1,92 @@
+"""Writing to the audit log. Call inside the transaction of the change it records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from kka.audit.actions import check_action
+from kka.audit.chain import (
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    ChainBreak,
+    normalise_ip,
+    row_hash,
+    verify_rows,
+)
+from kka.audit.models import AuditEvent, AuditHead, Outcome
+from kka.lib.request_context import current_client_ip, current_request_id
+
+# Arbitrary constant naming the audit-append lock on PostgreSQL.
+_PG_LOCK_KEY = 0x4B4B41
+
+
+def _lock_chain() -> None:
+    """Serialise appends so concurrent writers still form one linear chain.
+
+    SQLite runs every transaction with BEGIN IMMEDIATE (see settings), which already
+    admits one writer at a time; PostgreSQL takes a transaction-scoped advisory lock.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_KEY])
+
+
+@transaction.atomic
+def audit_log(
+    *,
+    action: str,
+    actor: Any = None,
+    actor_role: str = "",
+    organisation: Any = None,
+    object_type: str = "",
+    object_ref: str = "",
+    refs: Mapping[str, int | str | None] | None = None,
+    outcome: str = Outcome.SUCCESS,
+    ip: str | None = None,
+    at: dt.datetime | None = None,
+) -> AuditEvent:
+    """Append one audit row. ``refs`` and ``object_ref`` carry ids or codes, never content."""
+    check_action(action)
+    _lock_chain()
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        head = AuditHead(pk=1, last_id=0, last_hash=GENESIS_HASH)
+    values: dict[str, Any] = {
+        "id": head.last_id + 1,
+        "at": (at or timezone.now()).astimezone(dt.UTC),
+        "actor_id": getattr(actor, "pk", actor),
+        "actor_role": actor_role,
+        "organisation_id": getattr(organisation, "pk", organisation),
+        "action": action,
+        "object_type": object_type,
+        "object_ref": str(object_ref),
+        "refs": dict(refs or {}),
+        "outcome": str(outcome),
+        "request_id": current_request_id() if current_request_id() != "-" else "",
+        "ip": normalise_ip(ip if ip is not None else current_client_ip()),
+    }
+    values["prev_hash"] = head.last_hash
+    values["row_hash"] = row_hash(values, head.last_hash)
+    event = AuditEvent(**values)
+    event.save(force_insert=True)
+    head.last_id = event.id
+    head.last_hash = event.row_hash
+    head.save()
+    return event
+
+
+def audit_verify() -> tuple[int, ChainBreak | None]:
+    """Verify the whole chain from the database, streaming rows in id order."""
+    head = AuditHead.objects.filter(pk=1).first()
+    fields = ["prev_hash", "row_hash", *HASHED_FIELDS]
+    rows = AuditEvent.objects.order_by("id").values(*fields).iterator(chunk_size=5000)
+    return verify_rows(
+        rows,
+        head_id=head.last_id if head else None,
+        head_hash=head.last_hash if head else None,
+    )

@@ -1,0 +1,118 @@
+"""Configuration checks with stable ids (kka.E0xx errors, kka.W0xx warnings).
+
+``kka check`` prints them; in production any error stops ``kka run``, every other
+``kka`` command and the WSGI application from starting.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+from kka.lib.crypto import parse_keys
+
+KNOWN_ENVIRONMENTS = {"development", "production"}
+
+
+@checks.register("kka")
+def check_environment(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    messages: list[checks.CheckMessage] = []
+    if settings.KKA_ENV not in KNOWN_ENVIRONMENTS:
+        messages.append(
+            checks.Error(
+                f"KKA_ENV is '{settings.KKA_ENV}'.",
+                hint="Set KKA_ENV to 'development' or 'production'.",
+                id="kka.E005",
+            )
+        )
+    if not settings.PRODUCTION:
+        return messages
+    key = settings.SECRET_KEY or ""
+    if key == settings.INSECURE_SECRET_KEY or len(key) < 50 or len(set(key)) < 5:
+        messages.append(
+            checks.Error(
+                "KKA_SECRET_KEY is missing, the default, or too weak.",
+                hint="Set KKA_SECRET_KEY to a random value of at least 50 characters, e.g. "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'.",
+                id="kka.E001",
+            )
+        )
+    if settings.DEBUG:
+        messages.append(
+            checks.Error(
+                "KKA_DEBUG is on in production.",
+                hint="Unset KKA_DEBUG: debug pages show internals and data.",
+                id="kka.E002",
+            )
+        )
+    if not settings.FIELD_ENCRYPTION_KEYS:
+        messages.append(
+            checks.Error(
+                "KKA_FIELD_KEYS is not set: sensitive fields cannot be encrypted.",
+                hint="Generate a key with 'kka keys new' and set KKA_FIELD_KEYS to it "
+                "(comma-separated, newest first). Keep it apart from KKA_SECRET_KEY and "
+                "from database backups.",
+                id="kka.E003",
+            )
+        )
+    if not settings.ALLOWED_HOSTS:
+        messages.append(
+            checks.Error(
+                "KKA_ALLOWED_HOSTS is empty in production.",
+                hint="Set KKA_ALLOWED_HOSTS to the host names the application is served on.",
+                id="kka.E006",
+            )
+        )
+    if not settings.MAIL_DELIVERED:
+        messages.append(
+            checks.Warning(
+                "No SMTP server is configured: mail is only written to files.",
+                hint="Set KKA_SMTP_HOST (and KKA_SMTP_PORT, KKA_SMTP_USER, KKA_SMTP_PASSWORD).",
+                id="kka.W001",
+            )
+        )
+    return messages
+
+
+@checks.register("kka")
+def check_field_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    keys = list(settings.FIELD_ENCRYPTION_KEYS)
+    try:
+        parse_keys(keys)
+    except ValueError as exc:
+        return [
+            checks.Error(
+                f"KKA_FIELD_KEYS: {exc}.",
+                hint="Each key is 32 url-safe base64-encoded bytes, as 'kka keys new' prints.",
+                id="kka.E004",
+            )
+        ]
+    if settings.SECRET_KEY in keys:
+        return [
+            checks.Error(
+                "KKA_FIELD_KEYS contains KKA_SECRET_KEY.",
+                hint="Field-encryption keys must be separate from the secret key.",
+                id="kka.E007",
+            )
+        ]
+    return []
+
+
+def startup_errors() -> list[checks.CheckMessage]:
+    found = checks.run_checks(include_deployment_checks=False)
+    return [m for m in found if m.level >= checks.ERROR and not m.is_silenced()]
+
+
+def refuse_to_start_on_errors() -> None:
+    """In production, stop with a clear message when the configuration has errors."""
+    if not settings.PRODUCTION:
+        return
+    errors = startup_errors()
+    if errors:
+        lines = ["KKA refuses to start in production mode:"]
+        lines += [f"  {m.id}: {m.msg}  ({m.hint})" for m in errors]
+        sys.stderr.write("\n".join(lines) + "\n")
+        raise SystemExit(2)

@@ -1,0 +1,249 @@
+"""KKA settings: one module, driven by environment variables.
+
+Zero configuration gives a development instance on SQLite in ``./var``. Every
+variable is listed in README.md ("Configuration"). Problems are reported by the
+system checks in ``kka.checks`` (ids ``kka.E0xx`` / ``kka.W0xx``), so that
+``kka check`` explains them and production refuses to start on an error.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from kka.lib.datadir import data_dir, new_secret_key, secret_file
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+BASE_DIR = Path(__file__).resolve().parent
+KKA_ENV = os.environ.get("KKA_ENV", "development").strip().lower()
+PRODUCTION = KKA_ENV == "production"
+DATA_DIR = data_dir()
+
+# Marker for "no secret key was given"; the kka.E001 check refuses it in production.
+INSECURE_SECRET_KEY = "kka-insecure-default-secret-key-do-not-use"  # noqa: S105
+
+if os.environ.get("KKA_SECRET_KEY"):
+    SECRET_KEY = os.environ["KKA_SECRET_KEY"]
+elif PRODUCTION:
+    SECRET_KEY = INSECURE_SECRET_KEY
+else:
+    SECRET_KEY = secret_file("secret.key", new_secret_key)
+
+# Field-encryption keys (MultiFernet), newest first; separate from SECRET_KEY.
+if os.environ.get("KKA_FIELD_KEYS"):
+    FIELD_ENCRYPTION_KEYS = env_list("KKA_FIELD_KEYS", [])
+elif PRODUCTION:
+    FIELD_ENCRYPTION_KEYS = []
+else:
+    from kka.lib.crypto import new_field_key
+
+    FIELD_ENCRYPTION_KEYS = [secret_file("field.keys", new_field_key)]
+
+DEBUG = env_bool("KKA_DEBUG", False)
+
+ALLOWED_HOSTS = env_list(
+    "KKA_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS = env_list("KKA_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "whitenoise.runserver_nostatic",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "kka.audit",
+    "kka.accounts",
+    "kka.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "kka.lib.request_context.RequestContextMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kka.accounts.middleware.OrganisationMiddleware",
+    "kka.accounts.middleware.LanguageMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "kka.urls"
+WSGI_APPLICATION = "kka.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "kka.accounts.context_processors.organisation",
+            ],
+        },
+    }
+]
+
+# --- Database -----------------------------------------------------------------
+SQLITE_PATH = DATA_DIR / "kka.sqlite3"
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(SQLITE_PATH),
+            "OPTIONS": {
+                # Writers take the lock at BEGIN, so they queue instead of failing mid-way.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 25,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA foreign_keys=ON;"
+                    "PRAGMA busy_timeout=25000;"
+                ),
+            },
+            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Accounts -----------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
+
+SESSION_COOKIE_AGE = 60 * 60 * 12
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+
+# --- Internationalisation ---------------------------------------------------------
+LANGUAGE_CODE = "id"
+LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "kka_lang"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "Asia/Jakarta"
+
+# --- Static files -----------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+MEDIA_ROOT = DATA_DIR / "media"
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Mail ---------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = os.environ.get("KKA_MAIL_FROM", "KKA <kka@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_SUBJECT_PREFIX = "[KKA] "
+if os.environ.get("KKA_SMTP_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["KKA_SMTP_HOST"]
+    EMAIL_PORT = int(os.environ.get("KKA_SMTP_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("KKA_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("KKA_SMTP_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("KKA_SMTP_TLS", EMAIL_PORT == 587)
+    EMAIL_USE_SSL = env_bool("KKA_SMTP_SSL", EMAIL_PORT == 465)
+    EMAIL_TIMEOUT = 30
+    MAIL_DELIVERED = True
+else:
+    # Development: every message is written to a file; the UI says nothing was sent.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = DATA_DIR / "mail"
+    MAIL_DELIVERED = False
+
+# --- Security -------------------------------------------------------------------------
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("KKA_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("KKA_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("KKA_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("KKA_HSTS_PRELOAD", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+if env_bool("KKA_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = False
+
+# --- Logging: never client data; every line carries the request id. ----------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "kka.lib.request_context.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("KKA_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django's request logger prints full URLs and, on errors, local variables.
+        "django.request": {"level": "ERROR", "propagate": True},
+    },
+}
+
+KKA_DEMO_PASSWORD = os.environ.get("KKA_DEMO_PASSWORD", "")

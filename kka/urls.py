@@ -1,0 +1,15 @@
+from django.urls import include, path
+
+from kka.web import views as web_views
+
+urlpatterns = [
+    path("", include("kka.web.urls")),
+    path("akun/", include("kka.accounts.urls")),
+    path("healthz", web_views.healthz, name="healthz"),
+    path("readyz", web_views.readyz, name="readyz"),
+]
+
+handler400 = "kka.web.errors.bad_request"
+handler403 = "kka.web.errors.permission_denied"
+handler404 = "kka.web.errors.page_not_found"
+handler500 = "kka.web.errors.server_error"

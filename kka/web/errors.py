@@ -1,0 +1,32 @@
+"""Generic error pages: no stack trace, SQL, path or object detail."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.template import loader
+
+
+def _page(request: HttpRequest, status: int) -> HttpResponse:
+    try:
+        body: str = loader.render_to_string(
+            "errors/error.html", {"status": status}, request=request
+        )
+    except Exception:
+        body = f"<!doctype html><title>{status}</title><h1>{status}</h1>"
+    return HttpResponse(body, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _page(request, 400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _page(request, 403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _page(request, 404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _page(request, 500)
