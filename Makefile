@@ -6,7 +6,11 @@ BIN := $(VENV)/bin
 KKA := $(BIN)/kka
 export KKA_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: run test check messages makemessages clean help
+# Debian packages: WeasyPrint's libraries and fonts to run; a browser and PDF tools to test.
+RUN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core
+TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils qpdf gettext
+
+.PHONY: run test check messages makemessages clean help sysdeps-run sysdeps-test
 
 help:
 	@echo "make run    - install, migrate, create demo data once, serve on http://127.0.0.1:8000"
@@ -32,17 +36,33 @@ $(VENV)/.installed-dev: $(VENV)/.installed-base requirements/dev.lock
 	$(BIN)/python -m pip install -q -r requirements/dev.lock
 	@touch $@
 
+# Installs missing Debian packages when run as root with apt; otherwise says what to install.
+define ensure_packages
+	@missing=""; if command -v dpkg >/dev/null; then \
+	  for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; fi; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	  else echo "!!! Missing Debian packages:$$missing  (sudo apt-get install$$missing)"; fi; fi
+endef
+
+sysdeps-run:
+	$(call ensure_packages,$(RUN_PACKAGES))
+
+sysdeps-test:
+	$(call ensure_packages,$(TEST_PACKAGES))
+
 # Compiled message catalogues (.mo) are built here, not committed.
 messages: $(VENV)/.installed-base
 	@$(BIN)/pybabel -q compile -d kka/locale -D django
 
-run: $(VENV)/.installed-base messages
+run: sysdeps-run $(VENV)/.installed-base messages
 	@$(KKA) migrate --no-input -v 0
 	@$(KKA) demo --if-empty > /dev/null
 	@if [ -f "$(KKA_DATA_DIR)/demo-logins.txt" ]; then cat "$(KKA_DATA_DIR)/demo-logins.txt"; fi
 	@$(KKA) run
 
-test: $(VENV)/.installed-dev messages
+test: sysdeps-test $(VENV)/.installed-dev messages
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 check: $(VENV)/.installed-dev messages

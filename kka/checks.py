@@ -58,12 +58,30 @@ def check_environment(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
                 id="kka.E003",
             )
         )
+    if len(settings.SEARCH_INDEX_KEY or "") < 32:
+        messages.append(
+            checks.Error(
+                "KKA_INDEX_KEY is missing or shorter than 32 characters.",
+                hint="Set KKA_INDEX_KEY to a random value of at least 32 characters; it keys "
+                "the search indexes of encrypted names. Changing it needs 'kka reindex'.",
+                id="kka.E008",
+            )
+        )
     if not settings.ALLOWED_HOSTS:
         messages.append(
             checks.Error(
                 "KKA_ALLOWED_HOSTS is empty in production.",
                 hint="Set KKA_ALLOWED_HOSTS to the host names the application is served on.",
                 id="kka.E006",
+            )
+        )
+    if not settings.KKA_BASE_URL.startswith("https://"):
+        messages.append(
+            checks.Error(
+                "KKA_BASE_URL is not an https:// address.",
+                hint="Set KKA_BASE_URL to the public address of KKA, e.g. "
+                "https://kka.example.sch.id; invitation links are built from it.",
+                id="kka.E009",
             )
         )
     if not settings.MAIL_DELIVERED:

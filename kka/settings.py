@@ -55,6 +55,14 @@ else:
 
     FIELD_ENCRYPTION_KEYS = [secret_file("field.keys", new_field_key)]
 
+# Key for blind indexes (keyed hashes that let names be searched without storing them).
+if os.environ.get("KKA_INDEX_KEY"):
+    SEARCH_INDEX_KEY = os.environ["KKA_INDEX_KEY"]
+elif PRODUCTION:
+    SEARCH_INDEX_KEY = ""
+else:
+    SEARCH_INDEX_KEY = secret_file("index.key", new_secret_key)
+
 DEBUG = env_bool("KKA_DEBUG", False)
 
 ALLOWED_HOSTS = env_list(
@@ -73,6 +81,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "kka.audit",
     "kka.accounts",
+    "kka.cases",
+    "kka.conferences",
+    "kka.portal",
     "kka.web",
 ]
 
@@ -183,6 +194,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_ROOT = DATA_DIR / "media"
+# Uploaded case files (encrypted) live here, outside the static root and never served directly.
+PRIVATE_FILES_ROOT = DATA_DIR / "private"
+UPLOAD_MAX_BYTES = int(os.environ.get("KKA_UPLOAD_MAX_MB", "10")) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -208,6 +223,7 @@ else:
 
 # --- Security -------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "kka.web.errors.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -247,3 +263,5 @@ LOGGING = {
 }
 
 KKA_DEMO_PASSWORD = os.environ.get("KKA_DEMO_PASSWORD", "")
+# The address people reach KKA at, for links in mail (private invitation links).
+KKA_BASE_URL = os.environ.get("KKA_BASE_URL", "" if PRODUCTION else "http://127.0.0.1:8000")

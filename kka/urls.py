@@ -5,6 +5,9 @@ from kka.web import views as web_views
 urlpatterns = [
     path("", include("kka.web.urls")),
     path("akun/", include("kka.accounts.urls")),
+    path("", include("kka.cases.urls")),
+    path("", include("kka.conferences.urls")),
+    path("", include("kka.portal.urls")),
     path("healthz", web_views.healthz, name="healthz"),
     path("readyz", web_views.readyz, name="readyz"),
 ]

@@ -15,5 +15,6 @@ def organisation(request: HttpRequest) -> dict[str, Any]:
         "active_organisation": getattr(request, "organisation", None),
         "all_memberships": getattr(request, "memberships", []),
         "may_manage_members": policy.may_manage_members(membership),
+        "may_counsel": policy.may_counsel(membership),
         "mail_delivered": settings.MAIL_DELIVERED,
     }

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kka.accounts.models import Organisation, Role
 from kka.accounts.services import ORGANISATION_EDITABLE_FIELDS
+from kka.lib.letters import BadPattern, check_pattern
 
 
 class LoginForm(AuthenticationForm):
@@ -23,6 +24,11 @@ class LoginForm(AuthenticationForm):
         "inactive": _("Akun ini tidak aktif."),
     }
 
+    def clean_username(self) -> str:
+        # Addresses are stored in lower case (UserManager.create_user, member_add);
+        # "Rina@Sekolah.sch.id" typed on a phone must find the same account.
+        return str(self.cleaned_data["username"]).lower()
+
 
 class MemberAddForm(forms.Form):
     full_name = forms.CharField(label=_("Nama lengkap"), max_length=150)
@@ -39,6 +45,19 @@ class OrganisationForm(forms.ModelForm):
         model = Organisation
         fields = list(ORGANISATION_EDITABLE_FIELDS)
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_letter_number_pattern(self) -> str:
+        pattern = str(self.cleaned_data["letter_number_pattern"]).strip()
+        try:
+            check_pattern(pattern)
+        except BadPattern as exc:
+            raise forms.ValidationError(
+                _(
+                    "Pola nomor surat tidak valid. Wajib memuat {seq}; tersedia {seq:03d}, "
+                    "{month}, {roman_month}, {year}."
+                )
+            ) from exc
+        return pattern
 
 
 class LanguageForm(forms.Form):

@@ -108,6 +108,26 @@ class Organisation(models.Model):
     head_title = models.CharField(_("jabatan pimpinan"), max_length=100, blank=True)
     head_name = models.CharField(_("nama pimpinan"), max_length=150, blank=True)
     head_staff_number = models.CharField(_("NIP pimpinan"), max_length=40, blank=True)
+    extra_bidang = models.JSONField(
+        _("bidang tambahan"),
+        default=list,
+        blank=True,
+        help_text=_("Bidang layanan selain pribadi, sosial, belajar dan karir."),
+    )
+    letter_number_pattern = models.CharField(
+        _("pola nomor surat"),
+        max_length=80,
+        default="{seq:03d}/BK/{roman_month}/{year}",
+        help_text=_("Tersedia: {seq}, {seq:03d}, {month}, {roman_month}, {year}."),
+    )
+    require_plan_approval = models.BooleanField(
+        _("rencana KKA perlu disetujui"),
+        default=False,
+        help_text=_(
+            "Jika aktif, undangan ke pihak luar lembaga baru dapat dikirim setelah "
+            "rencana disetujui supervisor kasus atau koordinator BK."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -25,6 +25,8 @@ ORGANISATION_EDITABLE_FIELDS = (
     "head_title",
     "head_name",
     "head_staff_number",
+    "letter_number_pattern",
+    "require_plan_approval",
 )
 
 

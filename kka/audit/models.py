@@ -25,6 +25,14 @@ class AppendOnlyQuerySet(models.QuerySet["AuditEvent"]):
     def delete(self) -> tuple[int, dict[str, int]]:
         raise TypeError("audit rows are append-only")
 
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("update_conflicts") or kwargs.get("ignore_conflicts"):
+            raise TypeError("audit rows are append-only")
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise TypeError("audit rows are append-only")
+
 
 class AuditEvent(models.Model):
     id = models.BigAutoField(primary_key=True)
@@ -60,6 +68,8 @@ class AuditEvent(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise TypeError("audit rows are append-only")
+        # Always an INSERT: a new instance carrying an existing id must not UPDATE that row.
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:

@@ -61,3 +61,14 @@ def rotate_token(token: str) -> str:
         return _current().rotate(token.encode("ascii")).decode("ascii")
     except (InvalidToken, UnicodeError) as exc:
         raise DecryptionError("encrypted value failed authentication") from exc
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    return _current().encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    try:
+        return _current().decrypt(token)
+    except InvalidToken as exc:
+        raise DecryptionError("encrypted file failed authentication") from exc

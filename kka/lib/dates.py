@@ -36,4 +36,4 @@ def long_datetime(value: dt.datetime, zone_name: str | None = None) -> str:
     zone = zone_name or timezone.get_current_timezone_name()
     moment = local(value, zone)
     word = translation.pgettext("time of day", "pukul")
-    return f"{long_date(moment)} {word} {moment:%H.%M} {zone_abbreviation(zone)}"
+    return f"{long_date(moment, zone)} {word} {moment:%H.%M} {zone_abbreviation(zone)}"

@@ -1,0 +1,283 @@
+"""The conference (KKA), its participants, their private links, letter numbers and
+what was disclosed to whom.
+
+Plan texts, participant identities and contacts are encrypted at rest. Reads go
+through ``kka.conferences.access``; writes through ``kka.conferences.services``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kka.accounts.models import Organisation
+from kka.cases.models import Case, CaseRecord, Consent, ParticipantCategory, ProblemResource
+from kka.lib.codes import new_code
+from kka.lib.fields import EncryptedTextField
+
+
+def _code() -> str:
+    return new_code(10)
+
+
+class ConferenceStatus(models.TextChoices):
+    DRAFT = "draft", _("Draf")
+    PLANNED = "planned", _("Direncanakan")
+    INVITED = "invited", _("Undangan terkirim")
+    HELD = "held", _("Terlaksana")
+    CLOSED = "closed", _("Selesai")
+    CANCELLED = "cancelled", _("Dibatalkan")
+
+
+class ClientParticipation(models.TextChoices):
+    ABSENT = "absent", _("Tidak hadir")
+    PART = "part", _("Hadir sebagian")
+    THROUGHOUT = "throughout", _("Hadir sepanjang pertemuan")
+
+
+class ApprovalState(models.TextChoices):
+    NOT_REQUIRED = "not_required", _("Tidak diperlukan")
+    PENDING = "pending", _("Menunggu persetujuan")
+    APPROVED = "approved", _("Disetujui")
+    SENT_BACK = "sent_back", _("Dikembalikan")
+
+
+FUNCTIONS = (
+    ("pemahaman", _("Pemahaman")),
+    ("pencegahan", _("Pencegahan")),
+    ("pengentasan", _("Pengentasan")),
+    ("pemeliharaan", _("Pemeliharaan dan pengembangan")),
+    ("advokasi", _("Advokasi")),
+)
+
+
+class Conference(models.Model):
+    code = models.CharField(max_length=12, unique=True, default=_code, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="conferences")
+    sequence = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=12, choices=ConferenceStatus.choices, default=ConferenceStatus.DRAFT
+    )
+    # SATKUNG fields A to Q
+    topic = EncryptedTextField(_("A. Topik permasalahan"))
+    bidang = models.CharField(_("B. Bidang bimbingan"), max_length=60)
+    functions = models.JSONField(_("D. Fungsi kegiatan"), default=list, blank=True)
+    aim = EncryptedTextField(_("E. Tujuan kegiatan"), blank=True)
+    expected_results = EncryptedTextField(_("F. Hasil yang ingin dicapai"), blank=True)
+    subject = EncryptedTextField(_("G. Subjek yang mengalami masalah"), blank=True)
+    summary = EncryptedTextField(_("H. Gambaran ringkas masalah"), blank=True)
+    place = EncryptedTextField(_("I. Tempat penyelenggaraan"), blank=True)
+    starts_at = models.DateTimeField(_("J. Mulai"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("J. Selesai"), null=True, blank=True)
+    organiser = models.CharField(_("K. Penyelenggara kegiatan"), max_length=200, blank=True)
+    materials_note = EncryptedTextField(_("M. Bahan dan keterangan yang dibawa"), blank=True)
+    records = models.ManyToManyField(CaseRecord, blank=True, related_name="conferences")
+    use_of_results = EncryptedTextField(_("N. Penggunaan hasil pertemuan"), blank=True)
+    evaluation_plan = EncryptedTextField(_("O. Rencana penilaian dan tindak lanjut"), blank=True)
+    related_activities = EncryptedTextField(_("P. Keterkaitan dengan kegiatan lain"), blank=True)
+    special_notes = EncryptedTextField(_("Q. Catatan khusus"), blank=True)
+    client_participation = models.CharField(
+        _("Keikutsertaan konseli"),
+        max_length=12,
+        choices=ClientParticipation.choices,
+        default=ClientParticipation.ABSENT,
+    )
+    briefing = EncryptedTextField(
+        _("Ringkasan untuk peserta"),
+        blank=True,
+        help_text=_(
+            'Dibaca peserta dengan tingkat akses "ringkasan" setelah menyatakan '
+            "komitmen kerahasiaan. Tulis seperlunya, tanpa identitas lengkap."
+        ),
+    )
+    approval = models.CharField(
+        max_length=12, choices=ApprovalState.choices, default=ApprovalState.NOT_REQUIRED
+    )
+    approval_comment = EncryptedTextField(blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Calendar: one UID per conference, SEQUENCE grows with every sent change.
+    ics_sequence = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "sequence"], name="conference_sequence_unique"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ConferenceStatus.values),
+                name="conference_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__isnull=True)
+                | models.Q(starts_at__isnull=True)
+                | models.Q(ends_at__gt=models.F("starts_at")),
+                name="conference_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["case", "sequence"]), models.Index(fields=["starts_at"])]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class DisclosureLevel(models.TextChoices):
+    INVITATION = "invitation", _("Undangan saja")
+    BRIEFING = "briefing", _("Ringkasan")
+    SHARED_MINUTES = "shared_minutes", _("Ringkasan dan notulen bersama")
+
+
+DISCLOSURE_RANK = {
+    DisclosureLevel.INVITATION: 0,
+    DisclosureLevel.BRIEFING: 1,
+    DisclosureLevel.SHARED_MINUTES: 2,
+}
+
+
+CLIENT_CATEGORY = "konseli"
+# The consent's sharing categories, plus the client taking part in their own KKA.
+PARTICIPANT_CATEGORIES = [
+    *ParticipantCategory.choices,
+    (CLIENT_CATEGORY, _("Konseli sendiri")),
+]
+
+
+class Rsvp(models.TextChoices):
+    PENDING = "pending", _("Belum menjawab")
+    YES = "hadir", _("Hadir")
+    NO = "tidak_hadir", _("Tidak hadir")
+    DELEGATE = "diwakilkan", _("Diwakilkan")
+
+
+class Participant(models.Model):
+    code = models.CharField(max_length=12, unique=True, default=_code, editable=False)
+    conference = models.ForeignKey(
+        Conference, on_delete=models.CASCADE, related_name="participants"
+    )
+    full_name = EncryptedTextField(_("Nama"))
+    role = models.CharField(_("Peran / hubungan"), max_length=100)
+    category = models.CharField(_("Kategori"), max_length=20, choices=PARTICIPANT_CATEGORIES)
+    institution = models.CharField(_("Instansi / asal"), max_length=150, blank=True)
+    email = EncryptedTextField(_("Email"), blank=True)
+    phone = EncryptedTextField(_("Telepon / WhatsApp"), blank=True)
+    language = models.CharField(
+        _("Bahasa"),
+        max_length=2,
+        choices=[("id", "Bahasa Indonesia"), ("en", "English")],
+        default="id",
+    )
+    disclosure = models.CharField(
+        _("Tingkat akses"),
+        max_length=20,
+        choices=DisclosureLevel.choices,
+        default=DisclosureLevel.INVITATION,
+    )
+    resource = models.ForeignKey(
+        ProblemResource, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    invitation_text = EncryptedTextField(_("Teks undangan"), blank=True)
+    letter_number = models.CharField(max_length=80, blank=True)
+    invited_at = models.DateTimeField(null=True, blank=True)
+    first_opened_at = models.DateTimeField(null=True, blank=True)
+    rsvp = models.CharField(max_length=12, choices=Rsvp.choices, default=Rsvp.PENDING)
+    rsvp_note = EncryptedTextField(blank=True)
+    rsvp_at = models.DateTimeField(null=True, blank=True)
+    pledged_at = models.DateTimeField(null=True, blank=True)
+    pledge_name = EncryptedTextField(blank=True)
+    pledge_ip = models.GenericIPAddressField(null=True, blank=True)
+    pledge_channel = models.CharField(max_length=12, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    added_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class PortalLink(models.Model):
+    """A participant's private link: only the token's SHA-256 is stored."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"link:{self.participant_id}"
+
+
+class LetterCounter(models.Model):
+    """The last number issued per organisation and year (locked while numbering)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "year"], name="letter_counter_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id}/{self.year}:{self.last}"
+
+
+class LetterNumber(models.Model):
+    """The register of official letter numbers: every number issued, none skipped."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveIntegerField()
+    seq = models.PositiveIntegerField()
+    number = models.CharField(max_length=80)
+    kind = models.CharField(max_length=30)
+    conference = models.ForeignKey(
+        Conference, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    issued_at = models.DateTimeField(default=timezone.now)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "year", "seq"], name="letter_number_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Disclosure(models.Model):
+    """What was shown or sent to an outside participant, when, under which consent."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="disclosures"
+    )
+    kind = models.CharField(max_length=30)
+    consent = models.ForeignKey(Consent, null=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["participant", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id}:{self.kind}"

@@ -1,0 +1,33 @@
+from django.urls import path
+
+from kka.conferences import views
+
+app_name = "conferences"
+
+urlpatterns = [
+    path("kasus/<str:code>/kka/baru/", views.conference_create, name="create"),
+    path("kka/<str:code>/", views.conference_detail, name="detail"),
+    path("kka/<str:code>/rencana/", views.plan_edit, name="plan"),
+    path("kka/<str:code>/status/", views.conference_status, name="status"),
+    path("kka/<str:code>/peserta/", views.participant_add, name="participant_add"),
+    path(
+        "kka/<str:code>/peserta/<str:participant>/", views.participant_edit, name="participant_edit"
+    ),
+    path(
+        "kka/<str:code>/peserta/<str:participant>/hapus/",
+        views.participant_remove,
+        name="participant_remove",
+    ),
+    path(
+        "kka/<str:code>/peserta/<str:participant>/undang/",
+        views.invitation_send,
+        name="invitation_send",
+    ),
+    path(
+        "kka/<str:code>/peserta/<str:participant>/cabut-tautan/",
+        views.links_revoke,
+        name="links_revoke",
+    ),
+    path("kka/<str:code>/minta-persetujuan/", views.approval_request, name="approval_request"),
+    path("kka/<str:code>/tinjau/", views.approval_review, name="approval_review"),
+]

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from kka.portal import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("undangan/", views.portal_enter, name="home"),
+    path("undangan/kehadiran/", views.portal_rsvp, name="rsvp"),
+    path("undangan/kerahasiaan/", views.portal_pledge, name="pledge"),
+    path("undangan/keluar/", views.portal_leave, name="leave"),
+]

@@ -1,0 +1,148 @@
+"""What an invited participant sees through their private link (no account).
+
+``/undangan/?t=<token>`` exchanges the token for a session and redirects to
+``/undangan/``, so the token leaves the address bar, the history and any Referer.
+The token travels in the query string, which the access log does not record.
+Every request re-checks the link (revoked, expired, consent withdrawn): a bad
+link answers 404 and is audited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kka.audit.services import audit_log
+from kka.conferences import services
+from kka.conferences.forms import PledgeForm, RsvpForm
+from kka.conferences.models import DISCLOSURE_RANK, Participant, PortalLink
+from kka.lib import dates
+from kka.lib.http import no_store
+from kka.lib.request_context import client_ip
+
+SESSION_KEY = "kka_portal"
+
+
+def _denied(request: HttpRequest) -> Http404:
+    audit_log(action="portal.denied", outcome="denied", object_type="portal")
+    return Http404()
+
+
+def _current(request: HttpRequest) -> Participant:
+    """The participant of this browser session, if their link is still valid."""
+    link_id = request.session.get(SESSION_KEY)
+    if not link_id:
+        raise Http404
+    link = (
+        PortalLink.objects.select_related("participant__conference__case__organisation")
+        .filter(pk=link_id)
+        .first()
+    )
+    if link is None or not services.link_is_valid(link):
+        request.session.pop(SESSION_KEY, None)
+        raise _denied(request)
+    # The participant reads KKA in the language their invitation was written in,
+    # unless they chose otherwise with the language switch.
+    if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+        translation.activate(link.participant.language or "id")
+        request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
+    return link.participant
+
+
+@no_store
+def portal_enter(request: HttpRequest) -> HttpResponse:
+    token = request.GET.get("t", "")
+    if token:
+        found = services.portal_participant(token)
+        if found is None:
+            raise _denied(request)
+        participant, link = found
+        request.session.cycle_key()
+        request.session[SESSION_KEY] = link.pk
+        services.portal_opened(participant=participant)
+        return HttpResponseRedirect(reverse("portal:home"))
+    return portal_home(request)
+
+
+def _context(participant: Participant) -> dict[str, Any]:
+    conference = participant.conference
+    organisation = conference.case.organisation
+    may_read_briefing = (
+        participant.pledged_at is not None
+        and DISCLOSURE_RANK[participant.disclosure] >= 1  # type: ignore[index]
+        and bool(conference.briefing)
+    )
+    return {
+        "participant": participant,
+        "conference": conference,
+        "organisation": organisation,
+        "when": dates.long_datetime(conference.starts_at, organisation.time_zone)
+        if conference.starts_at
+        else "",
+        "rsvp_form": RsvpForm(initial={"answer": participant.rsvp}),
+        "pledge_form": PledgeForm(),
+        "may_read_briefing": may_read_briefing,
+    }
+
+
+@no_store
+def portal_home(request: HttpRequest) -> HttpResponse:
+    participant = _current(request)
+    context = _context(participant)
+    if context["may_read_briefing"]:
+        services.briefing_shown(participant=participant)
+    response = render(request, "portal/home.html", context)
+    return response
+
+
+@require_POST
+def portal_rsvp(request: HttpRequest) -> HttpResponse:
+    participant = _current(request)
+    form = RsvpForm(request.POST)
+    if form.is_valid():
+        services.portal_rsvp(
+            participant=participant,
+            answer=form.cleaned_data["answer"],
+            note=form.cleaned_data["note"],
+        )
+        messages.success(request, _("Terima kasih, jawaban Anda tersimpan."))
+    else:
+        messages.error(request, _("Pilih jawaban kehadiran."))
+    return HttpResponseRedirect(reverse("portal:home"))
+
+
+@require_POST
+def portal_pledge(request: HttpRequest) -> HttpResponse:
+    participant = _current(request)
+    form = PledgeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Tulis nama lengkap Anda dan centang pernyataan."))
+        return HttpResponseRedirect(reverse("portal:home") + "#kerahasiaan")
+    try:
+        services.pledge_take(
+            participant=participant,
+            typed_name=form.cleaned_data["typed_name"],
+            agreed=form.cleaned_data["agreed"],
+            ip=client_ip(request),
+            channel="online",
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Pernyataan kerahasiaan Anda tercatat."))
+    return HttpResponseRedirect(reverse("portal:home"))
+
+
+@require_POST
+def portal_leave(request: HttpRequest) -> HttpResponse:
+    request.session.pop(SESSION_KEY, None)
+    return render(request, "portal/left.html")

@@ -1,0 +1,227 @@
+"""A canary in every sensitive field of one case must not reach anyone else.
+
+One unique marker is written into every encrypted field of a client, a case and
+everything hanging from it. Then every URL of the project is requested (GET and
+POST) as each persona who may not see the case; the marker must not appear in any
+response body or header, in any log line, in any audit row, in the raw SQLite file
+or in the stored files. The case team does see it (so the search can find it).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client as HttpClient
+from django.urls import reverse
+
+from kka.accounts.models import Role
+from kka.audit.models import AuditEvent
+from kka.cases import services
+from kka.cases.models import CaseRole
+from kka.conferences import services as conference_services
+from tests.personas import make_user, make_world
+from tests.test_permission_matrix import MATRIX, PNG
+
+OUTSIDERS = ["anonymous", "outsider", "other_counsellor", "coordinator", "head", "admin", "dpo"]
+
+
+def seed(marker: str) -> dict[str, Any]:
+    world = make_world()
+    owner = world.counsellor
+    supervisor = make_user(organisation=world.org, role=Role.KONSELOR)
+    client = services.client_create(
+        actor=owner,
+        organisation=world.org,
+        full_name=f"Nama {marker}",
+        sex="P",
+        birth_date="2011-02-03",
+        nisn=f"N{marker}",
+        employee_number=f"E{marker}",
+        nik=f"K{marker}",
+        group=f"Kelas {marker}",
+        address=f"Jalan {marker}",
+        phone=f"0812{marker}",
+        guardians=[
+            {
+                "full_name": f"Wali {marker}",
+                "relationship": "ibu",
+                "phone": f"0813{marker}",
+                "email": f"{marker.lower()}@wali.test",
+                "address": f"Rumah {marker}",
+            }
+        ],
+    )
+    case = services.case_open(
+        actor=owner,
+        client=client,
+        bidang="pribadi",
+        title="Judul netral",
+        intake_source="orang_tua",
+        description=f"Uraian {marker}",
+    )
+    services.case_member_add(actor=owner, case=case, user=supervisor, role=CaseRole.SUPERVISOR)
+    record = services.record_add(
+        actor=owner,
+        case=case,
+        occurred_on=case.opened_at.date(),
+        source="wawancara",
+        content=f"Isi {marker}",
+        may_bring_to_kka=True,
+        files=[(f"berkas-{marker}.png", PNG + marker.encode())],
+    )
+    services.problem_map_set_core(actor=owner, case=case, core_problem=f"Inti {marker}")
+    aspect = services.aspect_add(
+        actor=owner, case=case, kind="penyebab", text=f"Aspek {marker}", records=[record]
+    )
+    services.resource_add(
+        actor=owner,
+        case=case,
+        name=f"Sumber {marker}",
+        role="wali kelas",
+        category="staf_lembaga",
+        contribution=f"Bantuan {marker}",
+        aspects=[aspect],
+    )
+    consent = services.consent_record(
+        actor=owner,
+        client=client,
+        giver="orang_tua",
+        giver_name=f"Pemberi {marker}",
+        channel="kertas",
+        purposes=["purpose_hold_kka", "share_family"],
+        note=f"Catatan {marker}",
+        scan=(f"pindai-{marker}.png", PNG + marker.encode()),
+    )
+    conference = conference_services.conference_create(actor=owner, case=case)
+    conference_services.conference_update_plan(
+        actor=owner,
+        conference=conference,
+        aim=f"Tujuan {marker}",
+        summary=f"Ringkas {marker}",
+        briefing=f"Briefing {marker}",
+        special_notes=f"Khusus {marker}",
+        materials_note=f"Bahan {marker}",
+    )
+    participant = conference_services.participant_add(
+        actor=owner,
+        conference=conference,
+        full_name=f"Peserta {marker}",
+        role="ibu",
+        category="keluarga",
+        email=f"{marker.lower()}@peserta.test",
+        phone=f"0815{marker}",
+        disclosure="briefing",
+    )
+    return {
+        "world": world,
+        "owner": owner,
+        "supervisor": supervisor,
+        "objects": {
+            "case": case.code,
+            "client": client.code,
+            "record": record.code,
+            "attachment": record.attachments.get().code,
+            "aspect": aspect.code,
+            "resource": case.problem_map.resources.get().code,
+            "guardian": client.guardians.get().code,
+            "consent": consent.code,
+            "scan": consent.scan.code,
+            "case_member": "X",
+            "membership": world.org.memberships.get(user=world.dpo).code,
+            "batch": "X",
+            "conference": conference.code,
+            "participant": participant.code,
+            "uidb64": "MQ",
+            "token": "x-y",
+        },
+    }
+
+
+def _user_for(persona: str, scene: dict[str, Any]) -> Any:
+    world = scene["world"]
+    return {
+        "anonymous": None,
+        "outsider": world.outsider,
+        "other_counsellor": world.other_counsellor,
+        "coordinator": world.coordinator,
+        "head": world.head,
+        "admin": world.admin,
+        "dpo": world.dpo,
+    }[persona]
+
+
+@pytest.mark.django_db
+def test_canary_never_reaches_another_persona(caplog: Any) -> None:
+    marker = "KANARI" + uuid.uuid4().hex[:12].upper()
+    caplog.set_level(logging.DEBUG)
+    scene = seed(marker)
+    seen: list[str] = []
+    requests = 0
+    for persona in OUTSIDERS:
+        http = HttpClient()
+        user = _user_for(persona, scene)
+        if user is not None:
+            http.force_login(user)
+        for name, (kwargs_spec, _expect) in MATRIX.items():
+            kwargs = {k: scene["objects"].get(v, v) for k, v in kwargs_spec.items()}
+            url = reverse(name, kwargs=kwargs)
+            for method in ("get", "post"):
+                response = getattr(http, method)(url, {})
+                requests += 1
+                blob = response.content + str(response.headers).encode()
+                if marker.encode() in blob or marker.lower().encode() in blob:
+                    seen.append(f"{method.upper()} {url} as {persona}")
+    assert requests > 500
+    assert seen == [], f"canary leaked: {seen}"
+    assert marker not in caplog.text and marker.lower() not in caplog.text
+
+
+@pytest.mark.django_db
+def test_canary_is_visible_to_the_case_team_so_the_search_can_find_it() -> None:
+    marker = "KANARI" + uuid.uuid4().hex[:12].upper()
+    scene = seed(marker)
+    for user in (scene["owner"], scene["supervisor"]):
+        http = HttpClient()
+        http.force_login(user)
+        page = http.get(reverse("cases:case_detail", kwargs={"code": scene["objects"]["case"]}))
+        assert marker.encode() in page.content
+
+
+@pytest.mark.django_db
+def test_audit_rows_hold_no_canary() -> None:
+    marker = "KANARI" + uuid.uuid4().hex[:12].upper()
+    scene = seed(marker)
+    http = HttpClient()
+    http.force_login(scene["owner"])
+    http.get(reverse("cases:case_detail", kwargs={"code": scene["objects"]["case"]}))
+    rows = list(AuditEvent.objects.values())
+    assert len(rows) > 10
+    assert marker not in repr(rows) and marker.lower() not in repr(rows)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_canary_is_not_in_the_raw_database_file_nor_the_stored_files() -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("the raw-file check reads the SQLite database file")
+    marker = "KANARI" + uuid.uuid4().hex[:12].upper()
+    seed(marker)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db_path = Path(connection.settings_dict["NAME"])
+    blobs = [db_path.read_bytes()]
+    wal = db_path.with_name(db_path.name + "-wal")
+    if wal.exists():
+        blobs.append(wal.read_bytes())
+    for path in Path(settings.PRIVATE_FILES_ROOT).rglob("*"):
+        if path.is_file():
+            blobs.append(path.read_bytes())
+    for blob in blobs:
+        assert marker.encode() not in blob
+        assert marker.lower().encode() not in blob
+        assert marker.encode("utf-16-le") not in blob

@@ -1,0 +1,457 @@
+"""Every URL of the project x every persona.
+
+The table below must name every URL pattern: a new pattern without a row fails
+``test_every_url_pattern_is_in_the_matrix``. For each row and persona the expected
+answer is derived from the row's kind:
+
+- anonymous → redirect to the login page (except public pages);
+- anyone who may not see the object → 404, the same as a missing object;
+- a case supervisor → reads, but 403 on every write;
+- the owner and co-counsellors → allowed.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.test import Client as HttpClient
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from kka.accounts.models import Role
+from kka.cases import services
+from kka.cases.models import CaseRole, ImportBatch
+from kka.conferences import services as conference_services
+from kka.conferences.models import ApprovalState, Conference
+from tests.personas import World, make_user, make_world
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
+    b"\x00\x00IEND\xaeB`\x82"
+)
+
+PERSONAS = [
+    "anonymous",
+    "outsider",
+    "other_counsellor",
+    "coordinator",
+    "head",
+    "admin",
+    "dpo",
+    "supervisor",
+    "co_counsellor",
+    "owner",
+]
+CASE_TEAM = {"owner", "co_counsellor", "supervisor"}
+# Everyone with a counselling role somewhere (the outsider counsels in another organisation
+# and sees its own, empty, lists there).
+COUNSELLORS = {
+    "owner",
+    "co_counsellor",
+    "supervisor",
+    "other_counsellor",
+    "coordinator",
+    "outsider",
+}
+
+
+@dataclass
+class Scene:
+    world: World
+    users: dict[str, Any]
+    objects: dict[str, str]
+
+
+def build_scene() -> Scene:
+    world = make_world()
+    owner = world.counsellor
+    co = make_user(organisation=world.org, role=Role.KONSELOR, full_name="Pendamping")
+    supervisor = make_user(organisation=world.org, role=Role.KONSELOR, full_name="Supervisor")
+    spare = make_user(organisation=world.org, role=Role.KONSELOR, full_name="Cadangan")
+    client = services.client_create(
+        actor=owner,
+        organisation=world.org,
+        full_name="Ani Lestari",
+        birth_date="2012-05-01",
+        guardians=[{"full_name": "Budi", "relationship": "ayah"}],
+    )
+    case = services.case_open(
+        actor=owner, client=client, bidang="sosial", title="Relasi teman", intake_source="guru"
+    )
+    services.case_member_add(actor=owner, case=case, user=co, role=CaseRole.CO_COUNSELLOR)
+    services.case_member_add(actor=owner, case=case, user=supervisor, role=CaseRole.SUPERVISOR)
+    removable = services.case_member_add(
+        actor=owner, case=case, user=spare, role=CaseRole.CO_COUNSELLOR
+    )
+    record = services.record_add(
+        actor=owner,
+        case=case,
+        occurred_on=case.opened_at.date(),
+        source="observasi",
+        content="Catatan",
+        files=[("foto.png", PNG)],
+    )
+    services.problem_map_set_core(actor=owner, case=case, core_problem="Inti")
+    aspect = services.aspect_add(actor=owner, case=case, kind="gejala", text="Menyendiri")
+    resource = services.resource_add(
+        actor=owner, case=case, name="Wali kelas", role="wali kelas", category="staf_lembaga"
+    )
+    consent = services.consent_record(
+        actor=owner,
+        client=client,
+        giver="orang_tua",
+        giver_name="Budi",
+        channel="kertas",
+        purposes=["purpose_hold_kka"],
+        scan=("scan.png", PNG),
+    )
+    batch = ImportBatch.objects.create(
+        organisation=world.org,
+        created_by=owner,
+        filename="siswa.csv",
+        payload=base64.b64encode(b"nama\nAni\n").decode(),
+    )
+    conference = conference_services.conference_create(actor=owner, case=case)
+    participant = conference_services.participant_add(
+        actor=owner,
+        conference=conference,
+        full_name="Budi",
+        role="ayah",
+        category="keluarga",
+        disclosure="briefing",
+    )
+    Conference.objects.filter(pk=conference.pk).update(approval=ApprovalState.PENDING)
+    users = {
+        "anonymous": None,
+        "outsider": world.outsider,
+        "other_counsellor": world.other_counsellor,
+        "coordinator": world.coordinator,
+        "head": world.head,
+        "admin": world.admin,
+        "dpo": world.dpo,
+        "supervisor": supervisor,
+        "co_counsellor": co,
+        "owner": owner,
+    }
+    member = world.org.memberships.get(user=world.dpo)
+    return Scene(
+        world=world,
+        users=users,
+        objects={
+            "case": case.code,
+            "client": client.code,
+            "record": record.code,
+            "attachment": record.attachments.get().code,
+            "aspect": aspect.code,
+            "resource": resource.code,
+            "guardian": client.guardians.get().code,
+            "consent": consent.code,
+            "scan": consent.scan.code,
+            "case_member": removable.code,
+            "membership": member.code,
+            "batch": batch.code,
+            "conference": conference.code,
+            "participant": participant.code,
+        },
+    )
+
+
+# What each kind of page answers: persona -> (GET, POST); None = method not offered.
+Expect = tuple[str | None, str | None]
+
+
+def public(_: str) -> Expect:
+    return ("ok", None)
+
+
+def public_form(_: str) -> Expect:
+    return ("ok", "ok")
+
+
+def post_public(_: str) -> Expect:
+    return (None, "ok")
+
+
+public_post_only = post_public
+
+
+def logged_in(persona: str) -> Expect:
+    return ("login", None) if persona == "anonymous" else ("ok", None)
+
+
+def logged_in_form(persona: str) -> Expect:
+    return ("login", "login") if persona == "anonymous" else ("ok", "ok")
+
+
+def logout(_: str) -> Expect:
+    return (None, "login")
+
+
+def switch_without_choice(persona: str) -> Expect:
+    """An empty choice is an organisation the user is not in: 404, nothing changes."""
+    return (None, "login") if persona == "anonymous" else (None, "404")
+
+
+def org_admin(persona: str) -> Expect:
+    if persona == "anonymous":
+        return ("login", "login")
+    return ("ok", "ok") if persona == "admin" else ("404", "404")
+
+
+def org_admin_post(persona: str) -> Expect:
+    _get, post = org_admin(persona)
+    return (None, post)
+
+
+def consent_text_editor(persona: str) -> Expect:
+    if persona == "anonymous":
+        return ("login", "login")
+    return ("ok", "ok") if persona in {"admin", "coordinator"} else ("404", "404")
+
+
+def counselling(persona: str) -> Expect:
+    if persona == "anonymous":
+        return ("login", "login")
+    return ("ok", "ok") if persona in COUNSELLORS else ("404", "404")
+
+
+def counselling_read(persona: str) -> Expect:
+    return (counselling(persona)[0], None)
+
+
+def case_read(persona: str) -> Expect:
+    if persona == "anonymous":
+        return ("login", None)
+    return ("ok", None) if persona in CASE_TEAM else ("404", None)
+
+
+def case_read_write(persona: str) -> Expect:
+    """GET shows the object (supervisor too); POST changes it (writers only)."""
+    if persona == "anonymous":
+        return ("login", "login")
+    if persona == "supervisor":
+        return ("ok", "403")
+    return ("ok", "ok") if persona in CASE_TEAM else ("404", "404")
+
+
+def case_write(persona: str) -> Expect:
+    if persona == "anonymous":
+        return ("login", "login")
+    if persona == "supervisor":
+        return ("403", "403")
+    return ("ok", "ok") if persona in CASE_TEAM else ("404", "404")
+
+
+def case_write_post(persona: str) -> Expect:
+    return (None, case_write(persona)[1])
+
+
+def case_owner_post(persona: str) -> Expect:
+    if persona == "anonymous":
+        return (None, "login")
+    if persona in {"supervisor", "co_counsellor"}:
+        return (None, "403")
+    return (None, "ok") if persona == "owner" else (None, "404")
+
+
+def batch_owner(persona: str) -> Expect:
+    if persona == "anonymous":
+        return ("login", "login")
+    return ("ok", "ok") if persona == "owner" else ("404", "404")
+
+
+def approver(persona: str) -> Expect:
+    """The plan's approval page: a supervisor on the case or the coordinator."""
+    if persona == "anonymous":
+        return ("login", "login")
+    return ("ok", "ok") if persona in {"supervisor", "coordinator"} else ("404", "404")
+
+
+def portal_session(_: str) -> Expect:
+    """Participant pages need a portal session from a private link; nobody here has one."""
+    return ("404", None)
+
+
+def portal_session_post(_: str) -> Expect:
+    return (None, "404")
+
+
+# url name -> (kwargs from the scene's objects, expectation)
+MATRIX: dict[str, tuple[dict[str, str], Callable[[str], Expect]]] = {
+    "healthz": ({}, public),
+    "readyz": ({}, public),
+    "web:home": ({}, logged_in),
+    "accounts:login": ({}, public_form),
+    "accounts:logout": ({}, logout),
+    "accounts:password_change": ({}, logged_in_form),
+    "accounts:password_change_done": ({}, logged_in),
+    "accounts:password_reset": ({}, public_form),
+    "accounts:password_reset_done": ({}, public),
+    "accounts:password_reset_confirm": ({"uidb64": "MQ", "token": "x-y"}, public),
+    "accounts:password_reset_complete": ({}, public),
+    "accounts:set_language": ({}, post_public),
+    "accounts:switch_organisation": ({}, switch_without_choice),
+    "accounts:member_list": ({}, org_admin),
+    "accounts:member_add": ({}, org_admin),
+    "accounts:member_edit": ({"code": "membership"}, org_admin),
+    "accounts:member_set_active": ({"code": "membership"}, org_admin_post),
+    "accounts:organisation_settings": ({}, org_admin),
+    "cases:case_list": ({}, counselling_read),
+    "cases:client_list": ({}, counselling_read),
+    "cases:client_create": ({}, counselling),
+    "cases:client_import": ({}, counselling),
+    "cases:client_import_preview": ({"code": "batch"}, batch_owner),
+    "cases:consent_text_edit": ({}, consent_text_editor),
+    "cases:case_detail": ({"code": "case"}, case_read),
+    "cases:case_edit": ({"code": "case"}, case_write),
+    "cases:case_status": ({"code": "case"}, case_write_post),
+    "cases:case_member_add": ({"code": "case"}, case_owner_post),
+    "cases:case_member_remove": ({"code": "case", "member": "case_member"}, case_owner_post),
+    "cases:record_add": ({"code": "case"}, case_write),
+    "cases:record_edit": ({"code": "case", "record": "record"}, case_read_write),
+    "cases:attachment_download": ({"code": "case", "attachment": "attachment"}, case_read),
+    "cases:map_core": ({"code": "case"}, case_write_post),
+    "cases:aspect_add": ({"code": "case"}, case_write_post),
+    "cases:aspect_remove": ({"code": "case", "aspect": "aspect"}, case_write_post),
+    "cases:resource_add": ({"code": "case"}, case_write_post),
+    "cases:resource_remove": ({"code": "case", "resource": "resource"}, case_write_post),
+    "cases:client_detail": ({"code": "client"}, case_read),
+    "cases:client_edit": ({"code": "client"}, case_write),
+    "cases:guardian_add": ({"code": "client"}, case_write_post),
+    "cases:guardian_remove": ({"code": "client", "guardian": "guardian"}, case_write_post),
+    "cases:case_open": ({"code": "client"}, case_write),
+    "cases:consent_add": ({"code": "client"}, case_write),
+    "cases:consent_withdraw": ({"code": "client", "consent": "consent"}, case_write_post),
+    "cases:consent_proof": ({"code": "client", "consent": "consent"}, case_read),
+    "cases:consent_scan": ({"code": "client", "attachment": "scan"}, case_read),
+    "conferences:create": ({"code": "case"}, case_write_post),
+    "conferences:detail": ({"code": "conference"}, case_read),
+    "conferences:plan": ({"code": "conference"}, case_write),
+    "conferences:status": ({"code": "conference"}, case_write_post),
+    "conferences:participant_add": ({"code": "conference"}, case_write_post),
+    "conferences:participant_edit": (
+        {"code": "conference", "participant": "participant"},
+        case_write,
+    ),
+    "conferences:participant_remove": (
+        {"code": "conference", "participant": "participant"},
+        case_write_post,
+    ),
+    "conferences:invitation_send": (
+        {"code": "conference", "participant": "participant"},
+        case_write_post,
+    ),
+    "conferences:links_revoke": (
+        {"code": "conference", "participant": "participant"},
+        case_write_post,
+    ),
+    "conferences:approval_request": ({"code": "conference"}, case_write_post),
+    "conferences:approval_review": ({"code": "conference"}, approver),
+    "portal:home": ({}, portal_session),
+    "portal:rsvp": ({}, portal_session_post),
+    "portal:pledge": ({}, portal_session_post),
+    "portal:leave": ({}, public_post_only),
+}
+
+
+def _all_url_names() -> set[str]:
+    names: set[str] = set()
+
+    def walk(patterns: list[Any], namespace: str | None) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = pattern.namespace or namespace
+                if pattern.namespace and namespace:
+                    inner = f"{namespace}:{pattern.namespace}"
+                walk(pattern.url_patterns, inner)
+            elif isinstance(pattern, URLPattern):
+                names.add(f"{namespace}:{pattern.name}" if namespace else str(pattern.name))
+
+    walk(get_resolver().url_patterns, None)
+    return names
+
+
+def test_every_url_pattern_is_in_the_matrix() -> None:
+    names = _all_url_names()
+    assert names - set(MATRIX) == set(), "URL patterns missing from the permission matrix"
+    assert set(MATRIX) - names == set(), "matrix rows for URLs that no longer exist"
+
+
+def _classify(response: Any) -> str:
+    if response.status_code in (301, 302) and "/akun/masuk/" in response.get("Location", ""):
+        return "login"
+    if response.status_code in (403, 404):
+        return str(response.status_code)
+    if response.status_code < 400:
+        return "ok"
+    return str(response.status_code)
+
+
+CASES = [
+    (name, persona, method)
+    for name in MATRIX
+    for persona in PERSONAS
+    for method in ("GET", "POST")
+    if MATRIX[name][1](persona)[0 if method == "GET" else 1] is not None
+]
+
+
+@pytest.fixture(scope="module")
+def scene(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Scene]:
+    """Built once per module inside an outer transaction; each test runs in a savepoint
+    that is rolled back, so a test's writes never reach the next test."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield build_scene()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "persona", "method"), CASES)
+def test_permission_matrix(scene: Scene, name: str, persona: str, method: str) -> None:
+    kwargs_spec, expectation = MATRIX[name]
+    kwargs = {key: scene.objects.get(value, value) for key, value in kwargs_spec.items()}
+    url = reverse(name, kwargs=kwargs)
+    http = HttpClient()
+    user = scene.users[persona]
+    if user is not None:
+        http.force_login(user)
+    response = http.get(url) if method == "GET" else http.post(url, {})
+    expected = expectation(persona)[0 if method == "GET" else 1]
+    assert _classify(response) == expected, (
+        f"{method} {url} as {persona}: got {response.status_code}, expected {expected}"
+    )
+
+
+@pytest.mark.django_db
+def test_removed_co_counsellor_loses_access_on_the_next_request() -> None:
+    scene = build_scene()
+    http = HttpClient()
+    http.force_login(scene.users["co_counsellor"])
+    url = reverse("cases:case_detail", kwargs={"code": scene.objects["case"]})
+    assert http.get(url).status_code == 200
+    from kka.cases.models import CaseMember
+
+    member = CaseMember.objects.get(user=scene.users["co_counsellor"])
+    services.case_member_remove(actor=scene.users["owner"], member=member)
+    assert http.get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_deactivated_owner_loses_access_on_the_next_request() -> None:
+    scene = build_scene()
+    http = HttpClient()
+    http.force_login(scene.users["owner"])
+    url = reverse("cases:case_detail", kwargs={"code": scene.objects["case"]})
+    assert http.get(url).status_code == 200
+    scene.world.org.memberships.filter(user=scene.users["owner"]).update(is_active=False)
+    assert http.get(url).status_code == 404
