@@ -12,6 +12,19 @@ from kka.accounts.models import Membership, Role
 COUNSELLING_ROLES = frozenset({Role.KONSELOR, Role.KOORDINATOR})
 
 
+def role_in(user: object, organisation_id: int | None) -> str:
+    """The user's role in an organisation ('' if none), for audit rows."""
+    user_pk = getattr(user, "pk", None)
+    if user_pk is None or organisation_id is None:
+        return ""
+    membership = (
+        Membership.objects.filter(user_id=user_pk, organisation_id=organisation_id)
+        .only("role")
+        .first()
+    )
+    return membership.role if membership else ""
+
+
 def may_manage_members(membership: Membership | None) -> bool:
     return membership is not None and membership.is_active and membership.role == Role.ADMIN
 

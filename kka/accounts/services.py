@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from kka.accounts.models import Membership, Organisation, Role, User
+from kka.accounts.policy import role_in
 from kka.audit.services import audit_log
 
 ORGANISATION_EDITABLE_FIELDS = (
@@ -28,13 +29,6 @@ ORGANISATION_EDITABLE_FIELDS = (
     "letter_number_pattern",
     "require_plan_approval",
 )
-
-
-def _role_of(actor: User | None, organisation: Organisation) -> str:
-    if actor is None:
-        return ""
-    membership = Membership.objects.filter(user=actor, organisation=organisation).first()
-    return membership.role if membership else ""
 
 
 @transaction.atomic
@@ -68,7 +62,7 @@ def organisation_update(*, actor: User, organisation: Organisation, **fields: An
         audit_log(
             action="org.updated",
             actor=actor,
-            actor_role=_role_of(actor, organisation),
+            actor_role=role_in(actor, organisation.pk),
             organisation=organisation,
             object_type="organisation",
             object_ref=organisation.code,
@@ -111,7 +105,7 @@ def member_add(
     audit_log(
         action="org.member_added",
         actor=actor,
-        actor_role=_role_of(actor, organisation),
+        actor_role=role_in(actor, organisation.pk),
         organisation=organisation,
         object_type="membership",
         object_ref=membership.code,
@@ -156,7 +150,7 @@ def member_change_role(*, actor: User, membership: Membership, role: str) -> Mem
     audit_log(
         action="org.member_role_changed",
         actor=actor,
-        actor_role=_role_of(actor, membership.organisation),
+        actor_role=role_in(actor, membership.organisation.pk),
         organisation=membership.organisation,
         object_type="membership",
         object_ref=membership.code,
@@ -178,7 +172,7 @@ def member_set_active(*, actor: User, membership: Membership, active: bool) -> M
     audit_log(
         action="org.member_reactivated" if active else "org.member_deactivated",
         actor=actor,
-        actor_role=_role_of(actor, membership.organisation),
+        actor_role=role_in(actor, membership.organisation.pk),
         organisation=membership.organisation,
         object_type="membership",
         object_ref=membership.code,

@@ -61,6 +61,7 @@ ACTIONS: dict[str, str] = {
     "conference.approval_viewed": "Plan shown for approval",
     "conference.approved": "Plan approved",
     "conference.sent_back": "Plan sent back",
+    "conference.approval_reset": "Plan needs approval again (new outside invitee)",
     "participant.added": "Participant added",
     "participant.updated": "Participant changed",
     "participant.removed": "Participant removed",

@@ -36,6 +36,40 @@ def _lock_chain() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_KEY])
 
 
+def _head() -> AuditHead:
+    _lock_chain()
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    return head or AuditHead(pk=1, last_id=0, last_hash=GENESIS_HASH)
+
+
+def _chained(head: AuditHead, entry: Mapping[str, Any]) -> AuditEvent:
+    """The next row after ``head`` (which moves on to it)."""
+    check_action(entry["action"])
+    actor = entry.get("actor")
+    organisation = entry.get("organisation")
+    ip = entry.get("ip")
+    request_id = current_request_id()
+    values: dict[str, Any] = {
+        "id": head.last_id + 1,
+        "at": (entry.get("at") or timezone.now()).astimezone(dt.UTC),
+        "actor_id": getattr(actor, "pk", actor),
+        "actor_role": entry.get("actor_role", ""),
+        "organisation_id": getattr(organisation, "pk", organisation),
+        "action": entry["action"],
+        "object_type": entry.get("object_type", ""),
+        "object_ref": str(entry.get("object_ref", "")),
+        "refs": dict(entry.get("refs") or {}),
+        "outcome": str(entry.get("outcome", Outcome.SUCCESS)),
+        "request_id": request_id if request_id != "-" else "",
+        "ip": normalise_ip(ip if ip is not None else current_client_ip()),
+        "prev_hash": head.last_hash,
+    }
+    values["row_hash"] = row_hash(values, head.last_hash)
+    head.last_id = values["id"]
+    head.last_hash = values["row_hash"]
+    return AuditEvent(**values)
+
+
 @transaction.atomic
 def audit_log(
     *,
@@ -52,30 +86,9 @@ def audit_log(
 ) -> AuditEvent:
     """Append one audit row. ``refs`` and ``object_ref`` carry ids or codes, never content."""
     check_action(action)
-    _lock_chain()
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        head = AuditHead(pk=1, last_id=0, last_hash=GENESIS_HASH)
-    values: dict[str, Any] = {
-        "id": head.last_id + 1,
-        "at": (at or timezone.now()).astimezone(dt.UTC),
-        "actor_id": getattr(actor, "pk", actor),
-        "actor_role": actor_role,
-        "organisation_id": getattr(organisation, "pk", organisation),
-        "action": action,
-        "object_type": object_type,
-        "object_ref": str(object_ref),
-        "refs": dict(refs or {}),
-        "outcome": str(outcome),
-        "request_id": current_request_id() if current_request_id() != "-" else "",
-        "ip": normalise_ip(ip if ip is not None else current_client_ip()),
-    }
-    values["prev_hash"] = head.last_hash
-    values["row_hash"] = row_hash(values, head.last_hash)
-    event = AuditEvent(**values)
+    head = _head()
+    event = _chained(head, locals())
     event.save(force_insert=True)
-    head.last_id = event.id
-    head.last_hash = event.row_hash
     head.save()
     return event
 
@@ -88,36 +101,8 @@ def audit_log_many(entries: list[dict[str, Any]]) -> int:
     """
     if not entries:
         return 0
-    _lock_chain()
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        head = AuditHead(pk=1, last_id=0, last_hash=GENESIS_HASH)
-    now = timezone.now().astimezone(dt.UTC)
-    request_id = current_request_id() if current_request_id() != "-" else ""
-    events = []
-    for entry in entries:
-        check_action(entry["action"])
-        actor = entry.get("actor")
-        organisation = entry.get("organisation")
-        values: dict[str, Any] = {
-            "id": head.last_id + 1,
-            "at": (entry.get("at") or now).astimezone(dt.UTC),
-            "actor_id": getattr(actor, "pk", actor),
-            "actor_role": entry.get("actor_role", ""),
-            "organisation_id": getattr(organisation, "pk", organisation),
-            "action": entry["action"],
-            "object_type": entry.get("object_type", ""),
-            "object_ref": str(entry.get("object_ref", "")),
-            "refs": dict(entry.get("refs") or {}),
-            "outcome": str(entry.get("outcome", Outcome.SUCCESS)),
-            "request_id": request_id,
-            "ip": normalise_ip(entry.get("ip") or current_client_ip()),
-        }
-        values["prev_hash"] = head.last_hash
-        values["row_hash"] = row_hash(values, head.last_hash)
-        events.append(AuditEvent(**values))
-        head.last_id = values["id"]
-        head.last_hash = values["row_hash"]
+    head = _head()
+    events = [_chained(head, entry) for entry in entries]
     AuditEvent.objects.bulk_create(events, batch_size=500)
     head.save()
     return len(events)

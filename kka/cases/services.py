@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kka.accounts.models import Membership, Organisation, User
-from kka.accounts.policy import COUNSELLING_ROLES
+from kka.accounts.policy import COUNSELLING_ROLES, role_in
 from kka.audit.services import audit_log, audit_log_many
 from kka.cases import selectors
 from kka.cases.models import (
@@ -72,11 +72,6 @@ DEFAULT_CONSENT_TEXT = (
 )
 
 
-def _role_in(actor: User, organisation_id: int) -> str:
-    membership = Membership.objects.filter(user=actor, organisation_id=organisation_id).first()
-    return membership.role if membership else ""
-
-
 def _event(case: Case, *, actor: User | None, kind: str, ref: str = "", detail: str = "") -> None:
     now = timezone.now()
     CaseEvent.objects.create(case=case, actor=actor, kind=kind, ref=ref, detail=detail, at=now)
@@ -87,7 +82,7 @@ def _audit(action: str, *, actor: User, organisation_id: int, obj: Any, **refs: 
     audit_log(
         action=action,
         actor=actor,
-        actor_role=_role_in(actor, organisation_id),
+        actor_role=role_in(actor, organisation_id),
         organisation=organisation_id,
         object_type=type(obj).__name__.lower(),
         object_ref=getattr(obj, "code", str(obj.pk)),
@@ -211,7 +206,7 @@ def clients_import_bulk(
             guardian.full_clean(exclude=["client"])
             guardians.append(guardian)
     Guardian.objects.bulk_create(guardians, batch_size=500)
-    role = _role_in(actor, organisation.pk)
+    role = role_in(actor, organisation.pk)
     audit_log_many(
         [
             {
@@ -701,7 +696,7 @@ def consent_text_update(*, actor: User, organisation: Organisation, body: str) -
     audit_log(
         action="consent_text.updated",
         actor=actor,
-        actor_role=_role_in(actor, organisation.pk),
+        actor_role=role_in(actor, organisation.pk),
         organisation=organisation,
         object_type="consenttext",
         object_ref=str(text.version),

@@ -21,7 +21,8 @@ from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from kka.accounts.models import Membership, Organisation, User
+from kka.accounts.models import Organisation, User
+from kka.accounts.policy import role_in
 from kka.audit.services import audit_log
 from kka.cases import selectors as case_selectors
 from kka.cases.models import Case, CaseEvent, CaseRecord, ProblemResource
@@ -77,11 +78,6 @@ PLAN_FIELDS = (
 PORTAL_GRACE = dt.timedelta(days=30)
 
 
-def _role_in(actor: User, organisation_id: int) -> str:
-    membership = Membership.objects.filter(user=actor, organisation_id=organisation_id).first()
-    return membership.role if membership else ""
-
-
 def _audit(
     action: str, *, actor: User | None, conference: Conference, obj: Any = None, **refs: Any
 ) -> None:
@@ -89,7 +85,7 @@ def _audit(
     audit_log(
         action=action,
         actor=actor,
-        actor_role=_role_in(actor, conference.case.organisation_id) if actor else "",
+        actor_role=role_in(actor, conference.case.organisation_id) if actor else "",
         organisation=conference.case.organisation_id,
         object_type=type(target).__name__.lower(),
         object_ref=target.code,
@@ -171,7 +167,11 @@ def conference_update_plan(
     records: Iterable[CaseRecord] | None = None,
     **fields: Any,
 ) -> Conference:
-    conference = Conference.objects.select_for_update().select_related("case").get(pk=conference.pk)
+    conference = (
+        Conference.objects.select_for_update(of=("self",))
+        .select_related("case")
+        .get(pk=conference.pk)
+    )
     _check_editable(conference)
     unknown = set(fields) - set(PLAN_FIELDS)
     if unknown:
@@ -184,6 +184,8 @@ def conference_update_plan(
     time_changed = bool({"starts_at", "ends_at", "place"} & set(changed))
     for name in changed:
         setattr(conference, name, fields[name])
+    if conference.starts_at and conference.ends_at and conference.ends_at <= conference.starts_at:
+        raise ValidationError({"ends_at": _("Waktu selesai harus setelah waktu mulai.")})
     conference.full_clean()
     if changed:
         conference.updated_at = timezone.now()
@@ -211,7 +213,11 @@ def conference_update_plan(
 
 @transaction.atomic
 def conference_set_status(*, actor: User, conference: Conference, status: str) -> Conference:
-    conference = Conference.objects.select_for_update().select_related("case").get(pk=conference.pk)
+    conference = (
+        Conference.objects.select_for_update(of=("self",))
+        .select_related("case")
+        .get(pk=conference.pk)
+    )
     if status not in STATUS_MOVES.get(conference.status, set()):
         new = ConferenceStatus(status).label if status in ConferenceStatus.values else status
         raise ValidationError(
@@ -271,6 +277,7 @@ def participant_add(
     participant.invitation_text = invitation_default_text(participant)
     participant.full_clean()
     participant.save()
+    _reset_approval_for(participant, actor=actor)
     _audit(
         "participant.added",
         actor=actor,
@@ -291,8 +298,23 @@ def participant_update(*, actor: User, participant: Participant, **fields: Any) 
         setattr(participant, name, value.strip() if isinstance(value, str) else value)
     participant.full_clean()
     participant.save()
+    _reset_approval_for(participant, actor=actor)
     _audit("participant.updated", actor=actor, conference=participant.conference, obj=participant)
     return participant
+
+
+def _reset_approval_for(participant: Participant, *, actor: User) -> None:
+    """An approved plan that gains an outside invitee must be approved again."""
+    conference = participant.conference
+    if (
+        conference.approval == ApprovalState.APPROVED
+        and participant.category != "staf_lembaga"
+        and needs_approval(conference)
+    ):
+        conference.approval = ApprovalState.NOT_REQUIRED
+        conference.save(update_fields=["approval"])
+        _event(conference, actor=actor, kind="conference_approval_reset")
+        _audit("conference.approval_reset", actor=actor, conference=conference)
 
 
 @transaction.atomic
@@ -481,6 +503,8 @@ def _salutation(participant: Participant) -> str:
     first = name.split(" ", 1)[0].rstrip(".,").lower()
     if first in HONORIFICS:
         return name
+    if participant.category == CLIENT_CATEGORY:
+        return _("Ananda %(name)s") % {"name": name.split(" ", 1)[0]}
     return _("Bapak/Ibu %(name)s") % {"name": name}
 
 
@@ -527,6 +551,8 @@ def readiness(conference: Conference) -> list[str]:
 
 
 def _send_check(conference: Conference, participant: Participant) -> None:
+    if participant.removed_at is not None:
+        raise ValidationError(_("Peserta dihapus dari KKA."))
     if conference.status not in (ConferenceStatus.PLANNED, ConferenceStatus.INVITED):
         raise ValidationError(_("Undangan hanya dapat dikirim untuk KKA yang sudah direncanakan."))
     if conference.starts_at is None or not conference.place:
@@ -555,7 +581,7 @@ def invitation_send(*, actor: User, participant: Participant, channel: str) -> d
     issues the letter number (the printable letter comes with the documents).
     """
     participant = (
-        Participant.objects.select_for_update()
+        Participant.objects.select_for_update(of=("self",))
         .select_related("conference__case__organisation", "conference__case__client")
         .get(pk=participant.pk)
     )

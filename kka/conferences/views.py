@@ -95,11 +95,20 @@ def conference_detail(request: HttpRequest, code: str) -> HttpResponse:
             "bidang_label": case_selectors.bidang_label(organisation, conference.bidang),
             "statuses": ConferenceStatus,
             # In lifecycle order, so the irreversible "cancelled" is never preselected.
-            "next_statuses": [
-                (s, ConferenceStatus(s).label)
-                for s in ConferenceStatus.values
-                if s in services.STATUS_MOVES.get(conference.status, set())
-            ],
+            # Lifecycle order with the next forward step first; cancelling is never the
+            # default, so one careless click cannot cancel a KKA.
+            "next_statuses": sorted(
+                (
+                    (s, ConferenceStatus(s).label)
+                    for s in ConferenceStatus.values
+                    if s in services.STATUS_MOVES.get(conference.status, set())
+                ),
+                key=lambda item: (
+                    item[0] == ConferenceStatus.CANCELLED,
+                    ConferenceStatus.values.index(item[0])
+                    < ConferenceStatus.values.index(conference.status),
+                ),
+            ),
         },
     )
 

@@ -13,7 +13,9 @@ def _page(request: HttpRequest, status: int) -> HttpResponse:
         )
     except Exception:
         body = f"<!doctype html><title>{status}</title><h1>{status}</h1>"
-    return HttpResponse(body, status=status)
+    response = HttpResponse(body, status=status)
+    response["Cache-Control"] = "no-store, private, max-age=0"
+    return response
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -10,9 +10,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from kka.accounts.models import Organisation, Role, Setting, TimeZoneChoice
+from kka.accounts.models import Organisation, Role, Setting, TimeZoneChoice, User
 from kka.accounts.services import member_add, organisation_create
 from kka.audit.services import audit_log
+from kka.conferences import demo as demo_cases
 
 DEMO_ORGANISATIONS: list[dict[str, Any]] = [
     {
@@ -106,6 +107,11 @@ class Command(BaseCommand):
                         password=password,
                     )
                     logins.append((organisation.name, str(Role(role).label), email, password))
+                counsellor = User.objects.get(email=f"{Role.KONSELOR}@{spec['domain']}")
+                if spec["setting"] == Setting.SEKOLAH:
+                    demo_cases.build_school(organisation, counsellor)
+                else:
+                    demo_cases.build_company(organisation, counsellor)
             audit_log(action="system.demo_created")
         lines = [f"{org} | {role:<26} | {email:<24} | {pw}" for org, role, email, pw in logins]
         text = "Demo logins (development only):\n" + "\n".join(lines) + "\n"
