@@ -73,6 +73,9 @@ ACTIONS: dict[str, str] = {
     "portal.rsvp": "Participant answered the invitation",
     "portal.briefing_viewed": "Participant read the briefing",
     "pledge.taken": "Confidentiality pledge taken",
+    "minutes.finalised": "Minutes finalised",
+    "minutes.addendum_added": "Addendum added to finalised minutes",
+    "attendance.recorded": "Attendance recorded",
 }
 
 

@@ -192,6 +192,10 @@ class Participant(models.Model):
     pledge_name = EncryptedTextField(blank=True)
     pledge_ip = models.GenericIPAddressField(null=True, blank=True)
     pledge_channel = models.CharField(max_length=12, blank=True)
+    attendance = models.CharField(max_length=12, default="unknown")
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    walk_in = models.BooleanField(default=False)
     position = models.PositiveIntegerField(default=0)
     added_at = models.DateTimeField(default=timezone.now)
     removed_at = models.DateTimeField(null=True, blank=True)
@@ -281,3 +285,85 @@ class Disclosure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant_id}:{self.kind}"
+
+
+class Attendance(models.TextChoices):
+    UNKNOWN = "unknown", _("Belum dicatat")
+    PRESENT = "present", _("Hadir")
+    ABSENT = "absent", _("Tidak hadir")
+    REPRESENTED = "represented", _("Diwakilkan")
+    LEFT_EARLY = "left_early", _("Pulang lebih awal")
+
+
+class DataNeeds(models.TextChoices):
+    UNSET = "", _("Belum dinilai")
+    MET = "met", _("Terpenuhi")
+    PARTLY = "partly", _("Sebagian terpenuhi")
+    NOT_MET = "not_met", _("Belum terpenuhi")
+
+
+class Minutes(models.Model):
+    """The notulen of one KKA in two layers, saved with an optimistic version.
+
+    ``shared_text`` is what participants with the "shared minutes" level may read and
+    agree to; ``private_text`` is the counsellor's own notes. Both are encrypted. A
+    save based on an older version is refused (never silently overwritten) and the
+    refused text is kept as a ``MinutesDraft``, so nothing typed is lost.
+    """
+
+    conference = models.OneToOneField(Conference, on_delete=models.CASCADE, related_name="minutes")
+    shared_text = EncryptedTextField(_("Notulen bersama"), blank=True)
+    private_text = EncryptedTextField(_("Catatan pribadi konselor"), blank=True)
+    data_wanted = EncryptedTextField(_("Data yang ingin diperoleh"), blank=True)
+    data_obtained = EncryptedTextField(_("Data yang diperoleh"), blank=True)
+    data_needs = models.CharField(
+        _("Kebutuhan data"), max_length=10, choices=DataNeeds.choices, blank=True
+    )
+    conclusions = EncryptedTextField(_("Kesimpulan"), blank=True)
+    directions = EncryptedTextField(_("Arah penanganan"), blank=True)
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    finalised_at = models.DateTimeField(null=True, blank=True)
+    finalised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    def __str__(self) -> str:
+        return f"minutes:{self.conference_id}@{self.version}"
+
+
+class MinutesDraft(models.Model):
+    """A save that lost a version conflict, kept so no text is ever lost."""
+
+    minutes = models.ForeignKey(Minutes, on_delete=models.CASCADE, related_name="drafts")
+    base_version = models.PositiveIntegerField()
+    content = EncryptedTextField()  # JSON of the refused fields
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"draft:{self.minutes_id}@{self.base_version}"
+
+
+class MinutesAddendum(models.Model):
+    """A correction to finalised minutes: who, when, why. Minutes are never edited."""
+
+    code = models.CharField(max_length=12, unique=True, default=_code, editable=False)
+    minutes = models.ForeignKey(Minutes, on_delete=models.PROTECT, related_name="addenda")
+    layer = models.CharField(
+        max_length=10, choices=[("shared", _("Notulen bersama")), ("private", _("Catatan pribadi"))]
+    )
+    text = EncryptedTextField(_("Tambahan / koreksi"))
+    reason = EncryptedTextField(_("Alasan"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.code
