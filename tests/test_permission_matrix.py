@@ -352,6 +352,18 @@ MATRIX: dict[str, tuple[dict[str, str], Callable[[str], Expect]]] = {
     ),
     "conferences:approval_request": ({"code": "conference"}, case_write_post),
     "conferences:approval_review": ({"code": "conference"}, approver),
+    "conferences:meeting": ({"code": "conference"}, case_read),
+    "conferences:minutes_save": ({"code": "conference"}, case_write_post),
+    "conferences:minutes_finalise": ({"code": "conference"}, case_write_post),
+    "conferences:minutes_addendum": ({"code": "conference"}, case_write_post),
+    "conferences:attendance": (
+        {"code": "conference", "participant": "participant"},
+        case_write_post,
+    ),
+    "conferences:pledge_on_device": (
+        {"code": "conference", "participant": "participant"},
+        case_write_post,
+    ),
     "portal:home": ({}, portal_session),
     "portal:rsvp": ({}, portal_session_post),
     "portal:pledge": ({}, portal_session_post),

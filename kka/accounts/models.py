@@ -128,6 +128,17 @@ class Organisation(models.Model):
             "rencana disetujui supervisor kasus atau koordinator BK."
         ),
     )
+    structuring_text = models.TextField(
+        _("teks penstrukturan KKA"),
+        blank=True,
+        help_text=_("Pembukaan yang dibacakan konselor di awal KKA. Kosongkan untuk teks baku."),
+    )
+    asas_variant = models.CharField(
+        _("daftar asas"),
+        max_length=2,
+        choices=[("12", _("12 asas (Prayitno)")), ("11", _("11 asas (daftar baru)"))],
+        default="12",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -28,6 +28,8 @@ ORGANISATION_EDITABLE_FIELDS = (
     "head_staff_number",
     "letter_number_pattern",
     "require_plan_approval",
+    "structuring_text",
+    "asas_variant",
 )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kka.conferences import views
+from kka.conferences import views, views_meeting
 
 app_name = "conferences"
 
@@ -30,4 +30,18 @@ urlpatterns = [
     ),
     path("kka/<str:code>/minta-persetujuan/", views.approval_request, name="approval_request"),
     path("kka/<str:code>/tinjau/", views.approval_review, name="approval_review"),
+    path("kka/<str:code>/pertemuan/", views_meeting.meeting_page, name="meeting"),
+    path("kka/<str:code>/notulen/", views_meeting.minutes_save, name="minutes_save"),
+    path("kka/<str:code>/notulen/final/", views_meeting.minutes_finalise, name="minutes_finalise"),
+    path(
+        "kka/<str:code>/notulen/adendum/", views_meeting.minutes_addendum, name="minutes_addendum"
+    ),
+    path(
+        "kka/<str:code>/hadir/<str:participant>/", views_meeting.attendance_set, name="attendance"
+    ),
+    path(
+        "kka/<str:code>/kerahasiaan/<str:participant>/",
+        views_meeting.pledge_on_device,
+        name="pledge_on_device",
+    ),
 ]

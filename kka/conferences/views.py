@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -201,12 +202,17 @@ def participant_add(request: HttpRequest, code: str) -> HttpResponse:
                 messages.error(request, _("Nama, peran dan kategori peserta wajib diisi."))
                 return redirect("conferences:detail", code=conference.code)
             services.participant_add(
-                actor=_user(request), conference=conference, **form.cleaned_data
+                actor=_user(request),
+                conference=conference,
+                walk_in=request.POST.get("walk_in") == "1",
+                **form.cleaned_data,
             )
     except ValidationError as exc:
         messages.error(request, _errors(exc))
     else:
         messages.success(request, _("Peserta ditambahkan."))
+    if request.POST.get("walk_in") == "1":
+        return redirect(f"{reverse('conferences:meeting', kwargs={'code': conference.code})}#hadir")
     return redirect("conferences:detail", code=conference.code)
 
 

@@ -54,6 +54,8 @@ def settings_data(organisation: Organisation, **changes: str) -> dict[str, str]:
         "head_name": organisation.head_name,
         "head_staff_number": organisation.head_staff_number,
         "letter_number_pattern": organisation.letter_number_pattern,
+        "structuring_text": organisation.structuring_text,
+        "asas_variant": organisation.asas_variant,
     }
     if organisation.require_plan_approval:
         data["require_plan_approval"] = "on"

@@ -769,6 +769,8 @@ def settings_form(organisation: Organisation, **changes: str) -> dict[str, str]:
         "head_name": organisation.head_name,
         "head_staff_number": organisation.head_staff_number,
         "letter_number_pattern": organisation.letter_number_pattern,
+        "structuring_text": organisation.structuring_text,
+        "asas_variant": organisation.asas_variant,
     }
     data.update(changes)
     return data

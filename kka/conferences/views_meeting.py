@@ -1,0 +1,214 @@
+"""Meeting mode: the page the counsellor keeps open during the KKA."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kka.accounts.models import User
+from kka.audit.services import audit_log
+from kka.cases import access as case_access
+from kka.conferences import access, meeting, services
+from kka.conferences.asas import DEFAULT_STRUCTURING, asas_list
+from kka.conferences.forms import PledgeForm
+from kka.conferences.models import Attendance, Conference, Minutes
+from kka.lib import dates
+from kka.lib.http import no_store
+from kka.lib.request_context import client_ip
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _meeting_url(conference: Conference) -> str:
+    return reverse("conferences:meeting", kwargs={"code": conference.code})
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+def _minutes(conference: Conference) -> Minutes:
+    # Read without creating: a GET writes nothing.
+    return Minutes.objects.filter(conference=conference).first() or Minutes(conference=conference)
+
+
+def _page(request: HttpRequest, conference: Conference, role: str, **extra: Any) -> HttpResponse:
+    organisation = conference.case.organisation
+    minutes = _minutes(conference)
+    context = {
+        "conference": conference,
+        "case": conference.case,
+        "writable": role in case_access.WRITER_ROLES,
+        "structuring": organisation.structuring_text or str(DEFAULT_STRUCTURING),
+        "asas": asas_list(organisation.asas_variant),
+        "participants": conference.participants.filter(removed_at__isnull=True),
+        "attendance_choices": Attendance.choices,
+        "attendance_labels": dict(Attendance.choices),
+        "minutes": minutes,
+        "pledge_form": PledgeForm(),
+        "finalised": minutes.finalised_at is not None,
+        "addenda": minutes.addenda.select_related("author") if minutes.pk else [],
+        **extra,
+    }
+    return render(request, "conferences/meeting.html", context)
+
+
+@login_required
+@no_store
+def meeting_page(request: HttpRequest, code: str) -> HttpResponse:
+    conference, role = access.access_conference(request.user, code)
+    audit_log(
+        action="conference.viewed",
+        actor=_user(request),
+        organisation=conference.case.organisation_id,
+        object_type="conference",
+        object_ref=conference.code,
+        refs={"page": "meeting"},
+    )
+    return _page(request, conference, role)
+
+
+@login_required
+@require_POST
+@no_store
+def minutes_save(request: HttpRequest, code: str) -> HttpResponse:
+    conference, role = access.access_conference(request.user, code, write=True)
+    try:
+        base_version = int(request.POST.get("version", ""))
+    except ValueError:
+        base_version = -1
+    if base_version < 0:
+        message = _("Muat ulang halaman: versi notulen tidak dikenali.")
+        if _wants_json(request):
+            return JsonResponse({"message": message}, status=400)
+        messages.error(request, message)
+        return redirect("conferences:meeting", code=conference.code)
+    values = {name: request.POST[name] for name in meeting.MINUTES_FIELDS if name in request.POST}
+    try:
+        minutes = meeting.minutes_save(
+            actor=_user(request),
+            conference=conference,
+            base_version=base_version,
+            values=values,
+        )
+    except meeting.MinutesConflict as conflict:
+        if _wants_json(request):
+            return JsonResponse(
+                {
+                    "conflict": True,
+                    "current_version": conflict.current_version,
+                    "current": conflict.current,
+                    "message": _(
+                        "Orang lain menyimpan lebih dulu. Gabungkan kedua teks, lalu simpan lagi."
+                    ),
+                },
+                status=409,
+            )
+        return _page(request, conference, role, conflict=conflict)
+    except ValidationError as exc:
+        if _wants_json(request):
+            return JsonResponse({"message": " ".join(exc.messages)}, status=400)
+        messages.error(request, " ".join(exc.messages))
+        return redirect("conferences:meeting", code=conference.code)
+    saved_at = dates.local(timezone.now(), conference.case.organisation.time_zone)
+    if _wants_json(request):
+        return JsonResponse({"version": minutes.version, "saved_at": f"{saved_at:%H.%M.%S}"})
+    messages.success(request, _("Notulen disimpan."))
+    return redirect("conferences:meeting", code=conference.code)
+
+
+@login_required
+@require_POST
+def minutes_finalise(request: HttpRequest, code: str) -> HttpResponse:
+    conference, _role = access.access_conference(request.user, code, write=True)
+    try:
+        meeting.minutes_finalise(actor=_user(request), conference=conference)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Notulen difinalkan. Koreksi selanjutnya berupa adendum."))
+    return redirect("conferences:meeting", code=conference.code)
+
+
+@login_required
+@require_POST
+def minutes_addendum(request: HttpRequest, code: str) -> HttpResponse:
+    conference, _role = access.access_conference(request.user, code, write=True)
+    try:
+        meeting.minutes_addendum_add(
+            actor=_user(request),
+            conference=conference,
+            layer="private" if request.POST.get("layer") == "private" else "shared",
+            text=request.POST.get("text", ""),
+            reason=request.POST.get("reason", ""),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Adendum dicatat."))
+    return redirect("conferences:meeting", code=conference.code)
+
+
+@login_required
+@require_POST
+def attendance_set(request: HttpRequest, code: str, participant: str) -> HttpResponse:
+    conference, _role = access.access_conference(request.user, code, write=True)
+    target = access.access_participant(request.user, conference, participant, write=True)
+    try:
+        meeting.attendance_set(
+            actor=_user(request),
+            participant=target,
+            attendance=request.POST.get("attendance", ""),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(_meeting_url(conference) + "#hadir")
+
+
+@login_required
+@require_POST
+def pledge_on_device(request: HttpRequest, code: str, participant: str) -> HttpResponse:
+    """The pledge taken on the counsellor's device, or recorded as signed on paper."""
+    conference, _role = access.access_conference(request.user, code, write=True)
+    target = access.access_participant(request.user, conference, participant, write=True)
+    on_paper = request.POST.get("paper") == "1"
+    form = PledgeForm(request.POST)
+    try:
+        if on_paper:
+            services.pledge_take(
+                participant=target,
+                typed_name=target.full_name,
+                agreed=True,
+                ip=client_ip(request),
+                channel="paper",
+                actor=_user(request),
+            )
+        elif form.is_valid():
+            services.pledge_take(
+                participant=target,
+                typed_name=form.cleaned_data["typed_name"],
+                agreed=form.cleaned_data["agreed"],
+                ip=client_ip(request),
+                channel="device",
+                actor=_user(request),
+            )
+        else:
+            raise ValidationError(_("Tulis nama lengkap dan centang pernyataan."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, _("Komitmen kerahasiaan %(name)s tercatat.") % {"name": target.full_name}
+        )
+    return redirect(_meeting_url(conference) + "#hadir")
