@@ -53,14 +53,13 @@ sysdeps-test:
 	$(call ensure_packages,$(TEST_PACKAGES))
 
 # Compiled message catalogues (.mo) are built here, not committed.
-messages: $(VENV)/.installed-base
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard kka/locale/*/LC_MESSAGES/django.po))
+messages: $(MO_FILES)
+kka/locale/%/LC_MESSAGES/django.mo: kka/locale/%/LC_MESSAGES/django.po $(VENV)/.installed-base
 	@$(BIN)/pybabel -q compile -d kka/locale -D django
 
 run: sysdeps-run $(VENV)/.installed-base messages
-	@$(KKA) migrate --no-input -v 0
-	@$(KKA) demo --if-empty > /dev/null
-	@if [ -f "$(KKA_DATA_DIR)/demo-logins.txt" ]; then cat "$(KKA_DATA_DIR)/demo-logins.txt"; fi
-	@$(KKA) run
+	@$(KKA) run --prepare
 
 test: sysdeps-test $(VENV)/.installed-dev messages
 	$(BIN)/pytest $(PYTEST_ARGS)

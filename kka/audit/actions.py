@@ -72,10 +72,19 @@ ACTIONS: dict[str, str] = {
     "portal.denied": "Private link refused (unknown, revoked or expired)",
     "portal.rsvp": "Participant answered the invitation",
     "portal.briefing_viewed": "Participant read the briefing",
+    "portal.minutes_viewed": "Participant read the shared minutes",
     "pledge.taken": "Confidentiality pledge taken",
     "minutes.finalised": "Minutes finalised",
     "minutes.addendum_added": "Addendum added to finalised minutes",
     "attendance.recorded": "Attendance recorded",
+    # after the meeting: commitments, evaluations, follow-up
+    "commitment.added": "Commitment recorded",
+    "commitment.status_changed": "Commitment status changed",
+    "commitment.progress_added": "Progress note added to a commitment",
+    "evaluation.recorded": "Evaluation recorded",
+    "evaluation.scheduled": "Later evaluation scheduled",
+    "followup.added": "Follow-up planned",
+    "followup.status_changed": "Follow-up status changed",
 }
 
 

@@ -7,10 +7,13 @@ through ``kka.conferences.access``; writes through ``kka.conferences.services``.
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kka.accounts.models import Organisation
 from kka.cases.models import Case, CaseRecord, Consent, ParticipantCategory, ProblemResource
@@ -364,6 +367,269 @@ class MinutesAddendum(models.Model):
     reason = EncryptedTextField(_("Alasan"))
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+# --- after the meeting: commitments, evaluations, follow-up ------------------------------
+
+
+class CommitmentStatus(models.TextChoices):
+    PLANNED = "planned", _("Direncanakan")
+    IN_PROGRESS = "in_progress", _("Sedang berjalan")
+    DONE = "done", pgettext_lazy("kemajuan", "Selesai")
+    NOT_DONE = "not_done", _("Tidak terlaksana")
+    DROPPED = "dropped", _("Dibatalkan")
+
+
+OPEN_COMMITMENT_STATUSES = (CommitmentStatus.PLANNED, CommitmentStatus.IN_PROGRESS)
+
+
+class Commitment(models.Model):
+    """What one party agreed to do (komitmen): a participant or a counsellor, never both."""
+
+    code = models.CharField(max_length=12, unique=True, default=_code, editable=False)
+    conference = models.ForeignKey(Conference, on_delete=models.PROTECT, related_name="commitments")
+    participant = models.ForeignKey(
+        Participant,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="commitments",
+        verbose_name=_("Peserta"),
+    )
+    counsellor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("Konselor"),
+    )
+    what = EncryptedTextField(_("Komitmen"))
+    due_on = models.DateField(_("Batas waktu"), null=True, blank=True)
+    check_method = EncryptedTextField(_("Cara pemeriksaan"), blank=True)
+    status = models.CharField(
+        _("Status"),
+        max_length=12,
+        choices=CommitmentStatus.choices,
+        default=CommitmentStatus.PLANNED,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(participant__isnull=False, counsellor__isnull=True)
+                    | models.Q(participant__isnull=True, counsellor__isnull=False)
+                ),
+                name="commitment_exactly_one_who",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=CommitmentStatus.values),
+                name="commitment_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["due_on", "status"])]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CommitmentProgress(models.Model):
+    """A note on how a commitment is going, by a counsellor or by its own participant."""
+
+    commitment = models.ForeignKey(Commitment, on_delete=models.PROTECT, related_name="progress")
+    note = EncryptedTextField(_("Catatan kemajuan"))
+    at = models.DateTimeField(default=timezone.now)
+    by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    by_participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(by_user__isnull=False, by_participant__isnull=True)
+                    | models.Q(by_user__isnull=True, by_participant__isnull=False)
+                ),
+                name="commitment_progress_one_author",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"progress:{self.commitment_id}"
+
+
+class EvaluationKind(models.TextChoices):
+    LAISEG = "laiseg", _("Penilaian segera (laiseg)")
+    LAIJAPEN = "laijapen", _("Penilaian jangka pendek (laijapen)")
+    LAIJAPANG = "laijapang", _("Penilaian jangka panjang (laijapang)")
+    PROCESS = "proses", _("Evaluasi proses")
+
+
+LATER_EVALUATION_KINDS = (EvaluationKind.LAIJAPEN, EvaluationKind.LAIJAPANG)
+
+
+class EvaluationScheme(models.TextChoices):
+    UCA = "uca", _("UCA (pemahaman, perasaan, rencana tindakan)")
+    BMB3 = "bmb3", _("BMB3 (berpikir, merasa, bersikap, bertindak, bertanggung jawab)")
+
+
+class CommitmentResult(models.TextChoices):
+    DONE = "done", pgettext_lazy("kemajuan", "Terlaksana")
+    PARTLY = "partly", _("Sebagian terlaksana")
+    NOT_DONE = "not_done", _("Tidak terlaksana")
+
+
+class Evaluation(models.Model):
+    """One evaluation of a KKA: laiseg (per participant), laijapen, laijapang or process.
+
+    Answers and results are JSON kept encrypted; read them with ``answers_dict`` and
+    ``commitment_results_dict``.
+    """
+
+    code = models.CharField(max_length=12, unique=True, default=_code, editable=False)
+    conference = models.ForeignKey(Conference, on_delete=models.PROTECT, related_name="evaluations")
+    kind = models.CharField(_("Jenis penilaian"), max_length=12, choices=EvaluationKind.choices)
+    participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="evaluations"
+    )
+    scheme = models.CharField(
+        _("Skema penilaian"), max_length=8, choices=EvaluationScheme.choices, blank=True
+    )
+    answers = EncryptedTextField(_("Jawaban"), default="{}", blank=True)
+    client_situation = EncryptedTextField(_("Keadaan konseli saat ini"), blank=True)
+    commitment_results = EncryptedTextField(_("Hasil per komitmen"), default="{}", blank=True)
+    analysis = EncryptedTextField(_("Analisis: tujuan dibandingkan hasil"), blank=True)
+    data_needs_met = models.CharField(
+        _("Kebutuhan data"), max_length=10, choices=DataNeeds.choices, blank=True
+    )
+    due_on = models.DateField(_("Jadwal penilaian"), null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=EvaluationKind.values),
+                name="evaluation_kind_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["conference", "kind"],
+                condition=models.Q(kind__in=["laijapen", "laijapang", "proses"]),
+                name="evaluation_one_later_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["conference", "participant"],
+                condition=models.Q(kind="laiseg", participant__isnull=False),
+                name="evaluation_one_laiseg_per_participant",
+            ),
+        ]
+        indexes = [models.Index(fields=["due_on"])]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def answers_dict(self) -> dict[str, str]:
+        return json.loads(self.answers or "{}")
+
+    @property
+    def commitment_results_dict(self) -> dict[str, dict[str, str]]:
+        return json.loads(self.commitment_results or "{}")
+
+
+class FollowUpKind(models.TextChoices):
+    NEXT_KKA = "next_kka", _("KKA berikutnya")
+    INDIVIDUAL_COUNSELLING = "individual_counselling", _("Konseling individual")
+    HOME_VISIT = "home_visit", _("Kunjungan rumah")
+    CONSULTATION = "consultation", _("Konsultasi dengan orang tua/guru/atasan")
+    REFERRAL = "referral", _("Alih tangan kasus")
+
+
+class ReferralTo(models.TextChoices):
+    PSYCHOLOGIST = "psikolog", _("Psikolog")
+    PSYCHIATRIST = "psikiater", _("Psikiater")
+    DOCTOR = "dokter", _("Dokter")
+    POLICE = "polisi", _("Polisi")
+    SOCIAL_WORKER = "pekerja_sosial", _("Pekerja sosial")
+    TPPK = "tppk", _("TPPK (Tim Pencegahan dan Penanganan Kekerasan)")
+    OTHER_COUNSELLOR = "konselor_lain", _("Konselor lain")
+    OTHER = "lainnya", _("Lainnya")
+
+
+class FollowUpStatus(models.TextChoices):
+    PLANNED = "planned", _("Direncanakan")
+    IN_PROGRESS = "in_progress", _("Sedang berjalan")
+    DONE = "done", pgettext_lazy("kemajuan", "Selesai")
+    CANCELLED = "cancelled", _("Dibatalkan")
+
+
+class FollowUp(models.Model):
+    """Tindak lanjut of a case, often decided in a KKA; a referral keeps its consent."""
+
+    code = models.CharField(max_length=12, unique=True, default=_code, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="followups")
+    conference = models.ForeignKey(
+        Conference, null=True, blank=True, on_delete=models.PROTECT, related_name="followups"
+    )
+    next_conference = models.ForeignKey(
+        Conference, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("Jenis tindak lanjut"), max_length=24, choices=FollowUpKind.choices)
+    referral_to = models.CharField(
+        _("Dialihtangankan kepada"), max_length=20, choices=ReferralTo.choices, blank=True
+    )
+    referral_to_name = EncryptedTextField(_("Nama penerima alih tangan"), blank=True)
+    reason = EncryptedTextField(_("Alasan alih tangan"), blank=True)
+    consent = models.ForeignKey(
+        Consent, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("Status"), max_length=12, choices=FollowUpStatus.choices, default=FollowUpStatus.PLANNED
+    )
+    planned_on = models.DateField(_("Tanggal rencana"), null=True, blank=True)
+    note = EncryptedTextField(_("Catatan"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=FollowUpKind.values), name="followup_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=FollowUpStatus.values),
+                name="followup_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="referral", consent__isnull=False) & ~models.Q(referral_to="")
+                )
+                | (~models.Q(kind="referral") & models.Q(referral_to="")),
+                name="followup_referral_has_target_and_consent",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.code

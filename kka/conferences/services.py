@@ -29,6 +29,7 @@ from kka.cases.models import Case, CaseEvent, CaseRecord, ProblemResource
 from kka.conferences.models import (
     CLIENT_CATEGORY,
     ApprovalState,
+    Commitment,
     Conference,
     ConferenceStatus,
     Disclosure,
@@ -325,7 +326,12 @@ def participant_remove(*, actor: User, participant: Participant) -> None:
         revoked_at=timezone.now()
     )
     _audit("participant.removed", actor=actor, conference=conference, obj=participant)
-    if participant.invited_at or participant.disclosures.exists():
+    if (
+        participant.invited_at
+        or participant.disclosures.exists()
+        or Commitment.objects.filter(participant=participant).exists()
+        or participant.evaluations.exists()
+    ):
         # Who was told what stays on record; the person stops being a participant.
         participant.removed_at = timezone.now()
         participant.save(update_fields=["removed_at"])
@@ -846,6 +852,19 @@ def briefing_shown(*, participant: Participant) -> None:
     _disclose(actor=None, participant=participant, kind="briefing_view")
     audit_log(
         action="portal.briefing_viewed",
+        organisation=participant.conference.case.organisation_id,
+        object_type="participant",
+        object_ref=participant.code,
+        refs={"conference": participant.conference.code},
+    )
+
+
+@transaction.atomic
+def shared_minutes_shown(*, participant: Participant) -> None:
+    """The shared layer of finalised minutes was shown to a participant (never the private one)."""
+    _disclose(actor=None, participant=participant, kind="shared_minutes_view")
+    audit_log(
+        action="portal.minutes_viewed",
         organisation=participant.conference.case.organisation_id,
         object_type="participant",
         object_ref=participant.code,

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from kka.audit.services import audit_log
 from kka.conferences import services
 from kka.conferences.forms import PledgeForm, RsvpForm
-from kka.conferences.models import DISCLOSURE_RANK, Participant, PortalLink
+from kka.conferences.models import DISCLOSURE_RANK, Minutes, Participant, PortalLink
 from kka.lib import dates
 from kka.lib.http import no_store
 from kka.lib.request_context import client_ip
@@ -81,7 +81,18 @@ def _context(participant: Participant) -> dict[str, Any]:
         and DISCLOSURE_RANK[participant.disclosure] >= 1  # type: ignore[index]
         and bool(conference.briefing)
     )
+    minutes = Minutes.objects.filter(conference=conference).first()
+    may_read_minutes = (
+        participant.pledged_at is not None
+        and DISCLOSURE_RANK[participant.disclosure] >= 2  # type: ignore[index]
+        and minutes is not None
+        and minutes.finalised_at is not None
+    )
     return {
+        "minutes": minutes if may_read_minutes else None,
+        "shared_addenda": (
+            minutes.addenda.filter(layer="shared") if minutes and may_read_minutes else []
+        ),
         "participant": participant,
         "conference": conference,
         "organisation": organisation,
@@ -100,6 +111,8 @@ def portal_home(request: HttpRequest) -> HttpResponse:
     context = _context(participant)
     if context["may_read_briefing"]:
         services.briefing_shown(participant=participant)
+    if context["minutes"] is not None:
+        services.shared_minutes_shown(participant=participant)
     response = render(request, "portal/home.html", context)
     return response
 

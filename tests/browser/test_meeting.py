@@ -27,6 +27,14 @@ def login(page: Any, email: str) -> None:
     page.wait_for_url(re.compile(r"/$"))
 
 
+def wait_saved(page: Any) -> None:
+    # "Belum tersimpan…" also contains "tersimpan": wait for the status to START with it.
+    page.wait_for_function(
+        "document.getElementById('save-status').textContent.startsWith('Tersimpan')",
+        timeout=15000,
+    )
+
+
 def test_meeting_mode_on_a_phone(browser: Any, live_server: Any) -> None:
     org = make_organisation(name="SMP Negeri 2 Harapan")
     owner = make_user(organisation=org, role=Role.KONSELOR, email="bk@uji.test")
@@ -70,7 +78,10 @@ def test_meeting_mode_on_a_phone(browser: Any, live_server: Any) -> None:
     # Minutes in two layers autosave within seconds.
     page.locator("#m-shared").fill("Wali kelas menyampaikan perkembangan nilai.")
     page.locator("#m-private").fill("Catatan konselor: perlu kunjungan rumah.")
-    page.wait_for_selector("#save-status:has-text('Tersimpan')", timeout=15000)
+    wait_saved(page)
+    saved = Minutes.objects.get(conference=conference)
+    assert saved.shared_text == "Wali kelas menyampaikan perkembangan nilai."
+    assert saved.private_text == "Catatan konselor: perlu kunjungan rumah."
     page.reload()
     assert page.locator("#m-shared").input_value() == "Wali kelas menyampaikan perkembangan nilai."
     assert page.locator("#m-private").input_value() == "Catatan konselor: perlu kunjungan rumah."
@@ -95,7 +106,7 @@ def test_meeting_mode_on_a_phone(browser: Any, live_server: Any) -> None:
         "Versi saya: nilai naik sedikit. Versi rekan: orang tua akan hadir minggu depan."
     )
     page.get_by_role("button", name="Sudah digabungkan").click()
-    page.wait_for_selector("#save-status:has-text('Tersimpan')", timeout=15000)
+    wait_saved(page)
     minutes.refresh_from_db()
     assert "Versi saya" in minutes.shared_text and "Versi rekan" in minutes.shared_text
 

@@ -147,3 +147,21 @@ def test_finalised_minutes_refuse_every_edit_route_and_take_addenda(scene: dict[
     assert AuditEvent.objects.filter(action="minutes.addendum_added").exists()
     page = http.get(url("meeting", scene)).content.decode()
     assert "Tanggal diperbaiki" in page and 'id="minutes-form"' not in page
+
+
+def test_removing_a_participant_with_a_commitment_keeps_the_record(scene: dict[str, Any]) -> None:
+    from kka.conferences import followup
+
+    participant = scene["participant"]
+    services.conference_set_status(
+        actor=scene["world"].counsellor, conference=scene["conference"], status="planned"
+    )
+    followup.commitment_add(
+        actor=scene["world"].counsellor,
+        conference=scene["conference"],
+        participant=participant,
+        what="Memantau tugas harian",
+    )
+    services.participant_remove(actor=scene["world"].counsellor, participant=participant)
+    participant.refresh_from_db()
+    assert participant.removed_at is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from typing import Any
 
@@ -19,6 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=int(os.environ.get("KKA_THREADS", "4")))
 
         parser.add_argument(
+            "--prepare",
+            action="store_true",
+            help="first migrate, create demo data in an empty development database and "
+            "print the demo logins (what `make run` does), in this same process",
+        )
+        parser.add_argument(
             "--no-collectstatic",
             action="store_true",
             help="do not gather static files first (they were gathered at deploy time)",
@@ -28,6 +35,13 @@ class Command(BaseCommand):
         from django.core.management import call_command
         from gunicorn.app.base import BaseApplication
 
+        if options["prepare"]:
+            call_command("migrate", interactive=False, verbosity=0)
+            if not settings.PRODUCTION:
+                logins = settings.DATA_DIR / "demo-logins.txt"
+                call_command("demo", if_empty=True, logins_file=str(logins), stdout=io.StringIO())
+                if logins.exists():
+                    self.stdout.write(logins.read_text())
         if not options["no_collectstatic"]:
             call_command("collectstatic", interactive=False, verbosity=0)
 
@@ -44,6 +58,8 @@ class Command(BaseCommand):
             "timeout": 60,
             "graceful_timeout": 20,
             "forwarded_allow_ips": os.environ.get("KKA_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            # Import the application once, then fork the workers: a faster start.
+            "preload_app": True,
         }
 
         class KKAServer(BaseApplication):  # type: ignore[misc]
