@@ -25,6 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from kka.accounts.models import Role
 from kka.cases import services
 from kka.cases.models import CaseRole, ImportBatch
+from kka.conferences import followup
 from kka.conferences import services as conference_services
 from kka.conferences.models import ApprovalState, Conference
 from tests.personas import World, make_user, make_world
@@ -126,6 +127,10 @@ def build_scene() -> Scene:
         disclosure="briefing",
     )
     Conference.objects.filter(pk=conference.pk).update(approval=ApprovalState.PENDING)
+    conference_services.conference_set_status(actor=owner, conference=conference, status="planned")
+    commitment = followup.commitment_add(
+        actor=owner, conference=conference, participant=participant, what="Memantau tugas"
+    )
     users = {
         "anonymous": None,
         "outsider": world.outsider,
@@ -157,6 +162,7 @@ def build_scene() -> Scene:
             "batch": batch.code,
             "conference": conference.code,
             "participant": participant.code,
+            "commitment": commitment.code,
         },
     )
 
@@ -364,6 +370,12 @@ MATRIX: dict[str, tuple[dict[str, str], Callable[[str], Expect]]] = {
         {"code": "conference", "participant": "participant"},
         case_write_post,
     ),
+    "conferences:commitment_add": ({"code": "conference"}, case_write_post),
+    "conferences:commitment_status": (
+        {"code": "conference", "commitment": "commitment"},
+        case_write_post,
+    ),
+    "portal:progress": ({"code": "commitment"}, portal_session_post),
     "portal:home": ({}, portal_session),
     "portal:rsvp": ({}, portal_session_post),
     "portal:pledge": ({}, portal_session_post),

@@ -44,4 +44,10 @@ urlpatterns = [
         views_meeting.pledge_on_device,
         name="pledge_on_device",
     ),
+    path("kka/<str:code>/komitmen/", views_meeting.commitment_add, name="commitment_add"),
+    path(
+        "kka/<str:code>/komitmen/<str:commitment>/status/",
+        views_meeting.commitment_status,
+        name="commitment_status",
+    ),
 ]

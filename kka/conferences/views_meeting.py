@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,10 +18,10 @@ from django.views.decorators.http import require_POST
 from kka.accounts.models import User
 from kka.audit.services import audit_log
 from kka.cases import access as case_access
-from kka.conferences import access, meeting, services
+from kka.conferences import access, followup, meeting, services
 from kka.conferences.asas import DEFAULT_STRUCTURING, asas_list
 from kka.conferences.forms import PledgeForm
-from kka.conferences.models import Attendance, Conference, Minutes
+from kka.conferences.models import Attendance, Commitment, CommitmentStatus, Conference, Minutes
 from kka.lib import dates
 from kka.lib.http import no_store
 from kka.lib.request_context import client_ip
@@ -59,6 +60,10 @@ def _page(request: HttpRequest, conference: Conference, role: str, **extra: Any)
         "pledge_form": PledgeForm(),
         "finalised": minutes.finalised_at is not None,
         "addenda": minutes.addenda.select_related("author") if minutes.pk else [],
+        "commitments": conference.commitments.select_related(  # type: ignore[attr-defined]
+            "participant", "counsellor"
+        ).order_by("created_at"),
+        "commitment_statuses": CommitmentStatus.choices,
         **extra,
     }
     return render(request, "conferences/meeting.html", context)
@@ -212,3 +217,55 @@ def pledge_on_device(request: HttpRequest, code: str, participant: str) -> HttpR
             request, _("Komitmen kerahasiaan %(name)s tercatat.") % {"name": target.full_name}
         )
     return redirect(_meeting_url(conference) + "#hadir")
+
+
+@login_required
+@require_POST
+def commitment_add(request: HttpRequest, code: str) -> HttpResponse:
+    """Fast entry during or after the meeting: who, what, by when, how it is checked."""
+    conference, _role = access.access_conference(request.user, code, write=True)
+    who = request.POST.get("who", "")
+    participant = None
+    counsellor = None
+    if who == "me":
+        counsellor = _user(request)
+    elif who:
+        participant = access.access_participant(request.user, conference, who, write=True)
+    due_on = None
+    if request.POST.get("due_on"):
+        try:
+            due_on = dt.date.fromisoformat(request.POST["due_on"])
+        except ValueError:
+            messages.error(request, _("Tanggal tidak valid."))
+            return redirect(_meeting_url(conference) + "#komitmen")
+    try:
+        followup.commitment_add(
+            actor=_user(request),
+            conference=conference,
+            participant=participant,
+            counsellor=counsellor,
+            what=request.POST.get("what", ""),
+            due_on=due_on,
+            check_method=request.POST.get("check_method", ""),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Komitmen dicatat."))
+    return redirect(_meeting_url(conference) + "#komitmen")
+
+
+@login_required
+@require_POST
+def commitment_status(request: HttpRequest, code: str, commitment: str) -> HttpResponse:
+    conference, _role = access.access_conference(request.user, code, write=True)
+    target = Commitment.objects.filter(conference=conference, code=commitment).first()
+    if target is None:
+        raise Http404
+    try:
+        followup.commitment_set_status(
+            actor=_user(request), commitment=target, status=request.POST.get("status", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(_meeting_url(conference) + "#komitmen")

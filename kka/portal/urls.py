@@ -9,4 +9,5 @@ urlpatterns = [
     path("undangan/kehadiran/", views.portal_rsvp, name="rsvp"),
     path("undangan/kerahasiaan/", views.portal_pledge, name="pledge"),
     path("undangan/keluar/", views.portal_leave, name="leave"),
+    path("undangan/komitmen/<str:code>/", views.portal_progress, name="progress"),
 ]

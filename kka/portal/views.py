@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kka.audit.services import audit_log
-from kka.conferences import services
+from kka.conferences import followup, services
 from kka.conferences.forms import PledgeForm, RsvpForm
 from kka.conferences.models import DISCLOSURE_RANK, Minutes, Participant, PortalLink
 from kka.lib import dates
@@ -89,6 +89,11 @@ def _context(participant: Participant) -> dict[str, Any]:
         and minutes.finalised_at is not None
     )
     return {
+        "commitments": (
+            followup.commitments_of_participant(participant).prefetch_related("progress")
+            if participant.pledged_at is not None
+            else []
+        ),
         "minutes": minutes if may_read_minutes else None,
         "shared_addenda": (
             minutes.addenda.filter(layer="shared") if minutes and may_read_minutes else []
@@ -159,3 +164,23 @@ def portal_pledge(request: HttpRequest) -> HttpResponse:
 def portal_leave(request: HttpRequest) -> HttpResponse:
     request.session.pop(SESSION_KEY, None)
     return render(request, "portal/left.html")
+
+
+@require_POST
+def portal_progress(request: HttpRequest, code: str) -> HttpResponse:
+    """A participant adds a progress note to one of their own commitments."""
+    participant = _current(request)
+    if participant.pledged_at is None:
+        raise Http404
+    commitment = followup.commitments_of_participant(participant).filter(code=code).first()
+    if commitment is None:
+        raise Http404
+    try:
+        followup.commitment_progress_add(
+            commitment=commitment, note=request.POST.get("note", ""), participant=participant
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Terima kasih, catatan kemajuan tersimpan."))
+    return HttpResponseRedirect(reverse("portal:home") + "#komitmen")

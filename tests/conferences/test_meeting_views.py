@@ -165,3 +165,29 @@ def test_removing_a_participant_with_a_commitment_keeps_the_record(scene: dict[s
     services.participant_remove(actor=scene["world"].counsellor, participant=participant)
     participant.refresh_from_db()
     assert participant.removed_at is not None
+
+
+def test_commitments_are_added_fast_and_their_status_changes(scene: dict[str, Any]) -> None:
+    from kka.conferences.models import Commitment
+
+    http = scene["http"]
+    services.conference_set_status(
+        actor=scene["world"].counsellor, conference=scene["conference"], status="planned"
+    )
+    participant = scene["participant"]
+    for who, what in [(participant.code, "Memantau tugas harian"), ("me", "Kunjungan rumah")]:
+        response = http.post(
+            url("commitment_add", scene),
+            {"who": who, "what": what, "due_on": "2026-12-15", "check_method": "Buku tugas"},
+        )
+        assert response.status_code == 302 and response["Location"].endswith("#komitmen")
+    assert Commitment.objects.count() == 2
+    mine = Commitment.objects.get(counsellor=scene["world"].counsellor)
+    http.post(url("commitment_status", scene, commitment=mine.code), {"status": "done"})
+    mine.refresh_from_db()
+    assert mine.status == "done"
+    page = http.get(url("meeting", scene)).content.decode()
+    assert "Memantau tugas harian" in page and "Kunjungan rumah" in page
+    assert AuditEvent.objects.filter(action__startswith="commitment.").count() >= 3
+    for row in AuditEvent.objects.all():
+        assert "Memantau" not in str(row.refs) and "Memantau" not in row.object_ref

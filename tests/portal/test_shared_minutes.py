@@ -91,3 +91,34 @@ def test_the_briefing_level_never_sees_minutes(django_capture_on_commit_callback
     meeting.minutes_finalise(actor=conference.case.owner, conference=conference)
     page = http.get("/undangan/").content.decode()
     assert "BERSAMA-7Q" not in page and "PRIBADI-9Z" not in page
+
+
+@pytest.mark.django_db
+def test_a_participant_sees_only_their_own_commitments_and_adds_progress(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from kka.conferences import followup
+    from kka.conferences.models import CommitmentProgress
+
+    conference, participant, http = _invited("briefing", django_capture_on_commit_callbacks)
+    owner = conference.case.owner
+    other = services.participant_add(
+        actor=owner,
+        conference=conference,
+        full_name="Pak Budi",
+        role="paman",
+        category="keluarga",
+    )
+    own = followup.commitment_add(
+        actor=owner, conference=conference, participant=participant, what="MILIK-SITI-4K"
+    )
+    theirs = followup.commitment_add(
+        actor=owner, conference=conference, participant=other, what="MILIK-BUDI-8M"
+    )
+    page = http.get("/undangan/").content.decode()
+    assert "MILIK-SITI-4K" in page and "MILIK-BUDI-8M" not in page
+    response = http.post(f"/undangan/komitmen/{own.code}/", {"note": "Sudah mulai"})
+    assert response.status_code == 302
+    assert CommitmentProgress.objects.filter(commitment=own).count() == 1
+    assert http.post(f"/undangan/komitmen/{theirs.code}/", {"note": "x"}).status_code == 404
+    assert not CommitmentProgress.objects.filter(commitment=theirs).exists()
