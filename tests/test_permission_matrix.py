@@ -375,6 +375,12 @@ MATRIX: dict[str, tuple[dict[str, str], Callable[[str], Expect]]] = {
         {"code": "conference", "commitment": "commitment"},
         case_write_post,
     ),
+    "conferences:laiseg": (
+        {"code": "conference", "participant": "participant"},
+        case_write_post,
+    ),
+    "conferences:process_evaluation": ({"code": "conference"}, case_write_post),
+    "conferences:close": ({"code": "conference"}, case_write_post),
     "portal:progress": ({"code": "commitment"}, portal_session_post),
     "portal:home": ({}, portal_session),
     "portal:rsvp": ({}, portal_session_post),

@@ -50,4 +50,11 @@ urlpatterns = [
         views_meeting.commitment_status,
         name="commitment_status",
     ),
+    path("kka/<str:code>/laiseg/<str:participant>/", views_meeting.laiseg, name="laiseg"),
+    path(
+        "kka/<str:code>/evaluasi-proses/",
+        views_meeting.process_evaluation,
+        name="process_evaluation",
+    ),
+    path("kka/<str:code>/tutup/", views_meeting.conference_close, name="close"),
 ]

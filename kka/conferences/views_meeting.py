@@ -64,6 +64,14 @@ def _page(request: HttpRequest, conference: Conference, role: str, **extra: Any)
             "participant", "counsellor"
         ).order_by("created_at"),
         "commitment_statuses": CommitmentStatus.choices,
+        "evaluated": set(
+            conference.evaluations.filter(kind="laiseg")  # type: ignore[attr-defined]
+            .exclude(participant=None)
+            .values_list("participant__code", flat=True)
+        ),
+        "later_evaluations": conference.evaluations.filter(  # type: ignore[attr-defined]
+            kind__in=["laijapen", "laijapang"]
+        ).order_by("due_on"),
         **extra,
     }
     return render(request, "conferences/meeting.html", context)
@@ -269,3 +277,59 @@ def commitment_status(request: HttpRequest, code: str, commitment: str) -> HttpR
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(_meeting_url(conference) + "#komitmen")
+
+
+@login_required
+@require_POST
+def laiseg(request: HttpRequest, code: str, participant: str) -> HttpResponse:
+    """Immediate evaluation (UCA) of one participant, recorded by the counsellor."""
+    conference, _role = access.access_conference(request.user, code, write=True)
+    target = access.access_participant(request.user, conference, participant, write=True)
+    answers = {key: request.POST.get(key, "") for key in ("understanding", "comfort", "action")}
+    try:
+        followup.laiseg_record(
+            conference=conference,
+            participant=target,
+            answers=answers,
+            scheme="uca",
+            actor=_user(request),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, _("Penilaian segera %(name)s tercatat.") % {"name": target.full_name}
+        )
+    return redirect(_meeting_url(conference) + "#penilaian")
+
+
+@login_required
+@require_POST
+def process_evaluation(request: HttpRequest, code: str) -> HttpResponse:
+    conference, _role = access.access_conference(request.user, code, write=True)
+    answers = {key: request.POST.get(key, "") for key in followup.PROCESS_KEYS}
+    try:
+        followup.process_evaluation_record(
+            actor=_user(request), conference=conference, answers=answers
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Evaluasi proses tercatat."))
+    return redirect(_meeting_url(conference) + "#penilaian")
+
+
+@login_required
+@require_POST
+def conference_close(request: HttpRequest, code: str) -> HttpResponse:
+    """Close a held KKA with finalised minutes; laijapen and laijapang are scheduled."""
+    conference, _role = access.access_conference(request.user, code, write=True)
+    try:
+        followup.conference_close(actor=_user(request), conference=conference)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(_meeting_url(conference) + "#penilaian")
+    messages.success(
+        request, _("KKA ditutup. Penilaian jangka pendek dan jangka panjang sudah dijadwalkan.")
+    )
+    return redirect("conferences:detail", code=conference.code)

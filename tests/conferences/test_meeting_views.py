@@ -191,3 +191,46 @@ def test_commitments_are_added_fast_and_their_status_changes(scene: dict[str, An
     assert AuditEvent.objects.filter(action__startswith="commitment.").count() >= 3
     for row in AuditEvent.objects.all():
         assert "Memantau" not in str(row.refs) and "Memantau" not in row.object_ref
+
+
+def test_laiseg_process_evaluation_and_closing_from_meeting_mode(scene: dict[str, Any]) -> None:
+    from kka.conferences.models import Evaluation
+
+    http = scene["http"]
+    counsellor = scene["world"].counsellor
+    conference = scene["conference"]
+    participant = scene["participant"]
+    laiseg = url("laiseg", scene, participant=participant.code)
+    answers = {"understanding": "PAHAM-3X", "comfort": "Lega", "action": "Memantau"}
+    # Before the meeting is held, nothing is recorded.
+    http.post(laiseg, answers)
+    assert not Evaluation.objects.exists()
+    services.conference_set_status(actor=counsellor, conference=conference, status="planned")
+    services.conference_set_status(actor=counsellor, conference=conference, status="invited")
+    services.conference_set_status(actor=counsellor, conference=conference, status="held")
+    http.post(laiseg, answers)
+    evaluation = Evaluation.objects.get(kind="laiseg", participant=participant)
+    assert evaluation.answers_dict["understanding"] == "PAHAM-3X"
+    http.post(
+        url("process_evaluation", scene),
+        {"participation": "Aktif", "atmosphere": "Hangat", "adherence": "Sesuai"},
+    )
+    assert Evaluation.objects.filter(kind="proses").count() == 1
+    # Closing needs finalised minutes.
+    response = http.post(url("close", scene), follow=True)
+    assert "difinalkan" in response.content.decode()
+    conference.refresh_from_db()
+    assert conference.status == "held"
+    http.post(url("minutes_save", scene), {"version": "0", "shared_text": "Kesepakatan"})
+    http.post(url("minutes_finalise", scene))
+    http.post(url("close", scene))
+    conference.refresh_from_db()
+    assert conference.status == "closed"
+    assert set(Evaluation.objects.filter(conference=conference).values_list("kind", flat=True)) >= {
+        "laiseg",
+        "proses",
+        "laijapen",
+        "laijapang",
+    }
+    for row in AuditEvent.objects.all():
+        assert "PAHAM-3X" not in str(row.refs)
