@@ -86,11 +86,13 @@ def bidang_label(organisation: Any, value: str) -> str:
     return dict(bidang_choices(organisation)).get(value, value)
 
 
-def _matching_clients(query: str) -> QuerySet[Client] | None:
+def _matching_clients(query: str, organisation: Any) -> QuerySet[Client] | None:
+    """Clients of the organisation whose name tokens match; callers intersect it with
+    what the viewer may see (it is only ever used as a subquery)."""
     tokens = query_tokens(query)
     if not tokens:
         return None
-    qs = Client.objects.all()
+    qs = Client.objects.filter(organisation=organisation)
     for token in tokens:
         qs = qs.filter(pk__in=ClientNameToken.objects.filter(token=token).values("client_id"))
     return qs
@@ -114,7 +116,7 @@ def case_list(
     if query:
         by_code = qs.filter(code__iexact=query.upper())
         by_title = qs.filter(title__icontains=query)
-        clients = _matching_clients(query)
+        clients = _matching_clients(query, organisation)
         by_name = qs.filter(client__in=clients) if clients is not None else qs.none()
         qs = (by_code | by_title | by_name).distinct()
     return qs.select_related("client", "owner").order_by("-last_activity_at", "-id")
@@ -124,7 +126,7 @@ def client_list(*, viewer: Any, organisation: Any, query: str = "") -> QuerySet[
     qs = access.visible_clients(viewer).filter(organisation=organisation)
     query = (query or "").strip()
     if query:
-        clients = _matching_clients(query)
+        clients = _matching_clients(query, organisation)
         if clients is None:
             return qs.none()
         qs = qs.filter(pk__in=clients.values("pk"))

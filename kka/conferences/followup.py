@@ -349,6 +349,27 @@ def laiseg_record(
     return evaluation
 
 
+def _save_evaluation(evaluation: Evaluation, *, actor: User, **refs: Any) -> Evaluation:
+    """Stamp, validate, save and audit a staff-recorded evaluation (codes only)."""
+    evaluation.done_at = timezone.now()
+    evaluation.recorded_by = actor
+    evaluation.full_clean()
+    evaluation.save()
+    conference = evaluation.conference
+    _audit(
+        "evaluation.recorded",
+        actor=actor,
+        organisation_id=conference.case.organisation_id,
+        object_type="evaluation",
+        object_ref=evaluation.code,
+        conference=conference.code,
+        kind=evaluation.kind,
+        channel="staff",
+        **refs,
+    )
+    return evaluation
+
+
 @transaction.atomic
 def process_evaluation_record(
     *, actor: User, conference: Conference, answers: dict[str, Any]
@@ -361,21 +382,7 @@ def process_evaluation_record(
         conference=conference, kind=EvaluationKind.PROCESS
     ).first() or Evaluation(conference=conference, kind=EvaluationKind.PROCESS)
     evaluation.answers = json.dumps(clean, ensure_ascii=False)
-    evaluation.done_at = timezone.now()
-    evaluation.recorded_by = actor
-    evaluation.full_clean()
-    evaluation.save()
-    _audit(
-        "evaluation.recorded",
-        actor=actor,
-        organisation_id=conference.case.organisation_id,
-        object_type="evaluation",
-        object_ref=evaluation.code,
-        conference=conference.code,
-        kind=evaluation.kind,
-        channel="staff",
-    )
-    return evaluation
+    return _save_evaluation(evaluation, actor=actor)
 
 
 def conference_local_date(conference: Conference) -> dt.date:
@@ -467,22 +474,7 @@ def later_evaluation_record(
     evaluation.commitment_results = json.dumps(results, ensure_ascii=False)
     evaluation.analysis = analysis.strip()
     evaluation.data_needs_met = data_needs_met
-    evaluation.done_at = timezone.now()
-    evaluation.recorded_by = actor
-    evaluation.full_clean()
-    evaluation.save()
-    _audit(
-        "evaluation.recorded",
-        actor=actor,
-        organisation_id=conference.case.organisation_id,
-        object_type="evaluation",
-        object_ref=evaluation.code,
-        conference=conference.code,
-        kind=evaluation.kind,
-        data_needs=data_needs_met,
-        commitments=len(results),
-        channel="staff",
-    )
+    _save_evaluation(evaluation, actor=actor, data_needs=data_needs_met, commitments=len(results))
     return evaluation
 
 
