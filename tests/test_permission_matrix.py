@@ -25,7 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from kka.accounts.models import Role
 from kka.cases import services
 from kka.cases.models import CaseRole, ImportBatch
-from kka.conferences import followup
+from kka.conferences import followup, meeting
 from kka.conferences import services as conference_services
 from kka.conferences.models import ApprovalState, Conference
 from tests.personas import World, make_user, make_world
@@ -131,6 +131,17 @@ def build_scene() -> Scene:
     commitment = followup.commitment_add(
         actor=owner, conference=conference, participant=participant, what="Memantau tugas"
     )
+    # A second KKA, held and closed: its minutes are final, laijapen and laijapang are
+    # scheduled, and a follow-up was planned from it.
+    closed = conference_services.conference_create(actor=owner, case=case)
+    for step in ("planned", "invited", "held"):
+        closed = conference_services.conference_set_status(
+            actor=owner, conference=closed, status=step
+        )
+    meeting.minutes_finalise(actor=owner, conference=closed)
+    closed = followup.conference_close(actor=owner, conference=closed)
+    laijapen = closed.evaluations.get(kind="laijapen")
+    home_visit = followup.followup_add(actor=owner, case=case, conference=closed, kind="home_visit")
     users = {
         "anonymous": None,
         "outsider": world.outsider,
@@ -163,6 +174,9 @@ def build_scene() -> Scene:
             "conference": conference.code,
             "participant": participant.code,
             "commitment": commitment.code,
+            "closed_conference": closed.code,
+            "evaluation": laijapen.code,
+            "followup": home_visit.code,
         },
     )
 

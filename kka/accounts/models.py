@@ -139,6 +139,16 @@ class Organisation(models.Model):
         choices=[("12", _("12 asas (Prayitno)")), ("11", _("11 asas (daftar baru)"))],
         default="12",
     )
+    evaluation_scheme = models.CharField(
+        _("skema penilaian segera"),
+        max_length=8,
+        choices=[
+            ("uca", _("UCA (pemahaman, perasaan, rencana tindakan)")),
+            ("bmb3", _("BMB3 (berpikir, merasa, bersikap, bertindak, bertanggung jawab)")),
+        ],
+        default="uca",
+        help_text=_("Pertanyaan penilaian segera (laiseg) di akhir KKA."),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -30,6 +30,7 @@ ORGANISATION_EDITABLE_FIELDS = (
     "require_plan_approval",
     "structuring_text",
     "asas_variant",
+    "evaluation_scheme",
 )
 
 

@@ -372,6 +372,41 @@ class MinutesAddendum(models.Model):
         return self.code
 
 
+class MinutesResponse(models.Model):
+    """A participant's answer to the shared minutes through their private link:
+    "setuju" (agree; once) or a comment (as many as they like). Append-only."""
+
+    class Kind(models.TextChoices):
+        AGREE = "agree", _("Setuju")
+        COMMENT = "comment", _("Komentar")
+
+    code = models.CharField(max_length=12, unique=True, default=_code, editable=False)
+    minutes = models.ForeignKey(Minutes, on_delete=models.PROTECT, related_name="responses")
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="minutes_responses"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    comment = EncryptedTextField(_("Komentar"), blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["agree", "comment"]),
+                name="minutes_response_kind_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["minutes", "participant"],
+                condition=models.Q(kind="agree"),
+                name="minutes_response_one_agree",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
 # --- after the meeting: commitments, evaluations, follow-up ------------------------------
 
 
@@ -633,3 +668,18 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class ReminderSent(models.Model):
+    """One reminder that went out (or was decided), so ``kka remind`` never sends the
+    same reminder twice. ``key`` names what it was about with codes only (e.g.
+    ``commitment:<code>:soon`` or ``digest:<user id>:<date>``); never any text."""
+
+    key = models.CharField(max_length=120, unique=True)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=10, default="email")
+    sent_on = models.DateField()
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.key

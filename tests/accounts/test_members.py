@@ -56,6 +56,7 @@ def settings_data(organisation: Organisation, **changes: str) -> dict[str, str]:
         "letter_number_pattern": organisation.letter_number_pattern,
         "structuring_text": organisation.structuring_text,
         "asas_variant": organisation.asas_variant,
+        "evaluation_scheme": organisation.evaluation_scheme,
     }
     if organisation.require_plan_approval:
         data["require_plan_approval"] = "on"

@@ -771,6 +771,7 @@ def settings_form(organisation: Organisation, **changes: str) -> dict[str, str]:
         "letter_number_pattern": organisation.letter_number_pattern,
         "structuring_text": organisation.structuring_text,
         "asas_variant": organisation.asas_variant,
+        "evaluation_scheme": organisation.evaluation_scheme,
     }
     data.update(changes)
     return data
