@@ -395,6 +395,17 @@ MATRIX: dict[str, tuple[dict[str, str], Callable[[str], Expect]]] = {
     ),
     "conferences:process_evaluation": ({"code": "conference"}, case_write_post),
     "conferences:close": ({"code": "conference"}, case_write_post),
+    "conferences:later_evaluation": (
+        {"code": "closed_conference", "evaluation": "evaluation"},
+        case_read_write,
+    ),
+    # Each request runs in its own rolled-back savepoint: every writer creates "the" next KKA.
+    "conferences:next_kka": ({"code": "closed_conference"}, case_write_post),
+    "conferences:followup_add": ({"code": "case"}, case_write),
+    "conferences:followup_status": ({"code": "followup"}, case_write_post),
+    "portal:minutes_agree": ({}, portal_session_post),
+    "portal:minutes_comment": ({}, portal_session_post),
+    "portal:laiseg": ({}, portal_session_post),
     "portal:progress": ({"code": "commitment"}, portal_session_post),
     "portal:home": ({}, portal_session),
     "portal:rsvp": ({}, portal_session_post),

@@ -85,6 +85,9 @@ ACTIONS: dict[str, str] = {
     "evaluation.scheduled": "Later evaluation scheduled",
     "followup.added": "Follow-up planned",
     "followup.status_changed": "Follow-up status changed",
+    "reminder.run": "Daily reminders sent for an organisation (counts only)",
+    "portal.minutes_agreed": "Participant agreed to the shared minutes",
+    "portal.minutes_commented": "Participant commented on the shared minutes",
 }
 
 

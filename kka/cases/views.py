@@ -408,6 +408,9 @@ def case_detail(request: HttpRequest, code: str) -> HttpResponse:
         "consent": selectors.current_consent(case.client),
         "timeline": selectors.case_timeline(case),
         "conferences": case.conferences.order_by("sequence"),  # type: ignore[attr-defined]
+        "followups": case.followups.select_related(  # type: ignore[attr-defined]
+            "conference", "next_conference", "consent"
+        ).order_by("-created_at", "-id"),
         "status_form": CaseStatusForm(initial={"status": case.status}),
     }
     if writable:

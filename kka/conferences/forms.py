@@ -7,11 +7,19 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kka.cases.forms import DateInput
+from kka.conferences.followup import ANSWER_MAX
 from kka.conferences.models import (
     FUNCTIONS,
     PARTICIPANT_CATEGORIES,
     ClientParticipation,
+    Commitment,
+    CommitmentResult,
+    DataNeeds,
     DisclosureLevel,
+    EvaluationScheme,
+    FollowUpKind,
+    ReferralTo,
 )
 
 PLACE_SUGGESTIONS = {
@@ -246,3 +254,167 @@ class PledgeForm(forms.Form):
     agreed = forms.BooleanField(
         label=_("Saya telah membaca dan menyetujui pernyataan kerahasiaan di atas."),
     )
+
+
+# --- after the meeting: evaluations, closing, follow-up -----------------------------------
+
+# key -> (short name, the question the counsellor asks each participant). The keys are
+# ``followup.ANSWER_KEYS`` per scheme; the wording matches the participant's portal form.
+LAISEG_QUESTIONS: dict[str, tuple[tuple[str, Any, Any], ...]] = {
+    EvaluationScheme.UCA: (
+        (
+            "understanding",
+            _("Pemahaman baru"),
+            _("Hal baru apa yang Anda pahami dari pertemuan ini?"),
+        ),
+        ("comfort", _("Perasaan"), _("Bagaimana perasaan Anda setelah mengikuti pertemuan ini?")),
+        ("action", _("Rencana tindakan"), _("Apa yang akan Anda lakukan setelah pertemuan ini?")),
+    ),
+    EvaluationScheme.BMB3: (
+        ("berpikir", _("Berpikir"), _("Apa yang Anda pikirkan sekarang tentang hal yang dibahas?")),
+        ("merasa", _("Merasa"), _("Bagaimana perasaan Anda setelah mengikuti pertemuan ini?")),
+        ("bersikap", _("Bersikap"), _("Sikap apa yang akan Anda ambil mulai sekarang?")),
+        ("bertindak", _("Bertindak"), _("Apa yang akan Anda lakukan setelah pertemuan ini?")),
+        (
+            "bertanggung_jawab",
+            _("Bertanggung jawab"),
+            _("Bagian mana yang menjadi tanggung jawab Anda, dan bagaimana Anda menjalankannya?"),
+        ),
+    ),
+}
+PROCESS_QUESTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("participation", _("Partisipasi"), _("Seberapa aktif para peserta menyampaikan informasi?")),
+    ("atmosphere", _("Suasana"), _("Apakah suasananya terbuka, hangat dan tidak menghakimi?")),
+    (
+        "adherence",
+        _("Kesesuaian dengan rencana"),
+        _("Apakah tujuan, peserta dan waktu sesuai dengan rencana?"),
+    ),
+)
+SHORT_DAYS_DEFAULT = 14
+LONG_DAYS_DEFAULT = 60
+
+
+class CloseForm(forms.Form):
+    """When laijapen and laijapang fall due, in days after the KKA; blank = default."""
+
+    short_days = forms.IntegerField(
+        label=_("Penilaian jangka pendek (laijapen): hari setelah KKA"),
+        min_value=1,
+        max_value=365,
+        required=False,
+        initial=SHORT_DAYS_DEFAULT,
+        help_text=_("Bawaan 14 hari (2 minggu)."),
+    )
+    long_days = forms.IntegerField(
+        label=_("Penilaian jangka panjang (laijapang): hari setelah KKA"),
+        min_value=2,
+        max_value=730,
+        required=False,
+        initial=LONG_DAYS_DEFAULT,
+        help_text=_("Bawaan 60 hari (2 bulan)."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("short_days") is None and "short_days" not in self.errors:
+            data["short_days"] = SHORT_DAYS_DEFAULT
+        if data.get("long_days") is None and "long_days" not in self.errors:
+            data["long_days"] = LONG_DAYS_DEFAULT
+        return data
+
+
+class LaterEvaluationForm(forms.Form):
+    """laijapen / laijapang: the client's situation, each commitment's result, the
+    analysis of aims against results and whether the data needs were met."""
+
+    client_situation = forms.CharField(
+        label=_("Keadaan konseli saat ini"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Perubahan yang terlihat sejak KKA, menurut data yang Anda himpun."),
+    )
+    analysis = forms.CharField(
+        label=_("Analisis: tujuan dibandingkan hasil"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Bandingkan tujuan dan hasil yang ingin dicapai KKA dengan hasil sekarang."),
+    )
+    data_needs_met = forms.ChoiceField(
+        label=_("Kebutuhan data"), choices=DataNeeds.choices, required=False
+    )
+
+    def __init__(self, *args: Any, commitments: list[Commitment], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commitments = commitments
+        for commitment in commitments:
+            self.fields[f"result_{commitment.code}"] = forms.ChoiceField(
+                label=_("Hasil"),
+                choices=CommitmentResult.choices,
+                widget=forms.RadioSelect,
+                error_messages={"required": _("Pilih hasil komitmen ini.")},
+            )
+            self.fields[f"note_{commitment.code}"] = forms.CharField(
+                label=_("Catatan hasil (opsional)"),
+                required=False,
+                max_length=ANSWER_MAX,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+
+    def commitment_rows(self) -> list[tuple[Commitment, forms.BoundField, forms.BoundField]]:
+        return [(c, self[f"result_{c.code}"], self[f"note_{c.code}"]) for c in self.commitments]
+
+    def commitment_results(self) -> dict[str, dict[str, str]]:
+        return {
+            c.code: {
+                "result": self.cleaned_data[f"result_{c.code}"],
+                "note": self.cleaned_data[f"note_{c.code}"],
+            }
+            for c in self.commitments
+        }
+
+
+FOLLOWUP_FORM_KINDS = [
+    (value, label) for value, label in FollowUpKind.choices if value != FollowUpKind.NEXT_KKA
+]
+REFERRAL_FIELDS = ("referral_to", "referral_to_name", "reason")
+
+
+class FollowUpForm(forms.Form):
+    """A follow-up other than the next KKA (which has its own button on the KKA page)."""
+
+    kind = forms.ChoiceField(
+        label=_("Jenis tindak lanjut"), choices=FOLLOWUP_FORM_KINDS, widget=forms.RadioSelect
+    )
+    planned_on = forms.DateField(label=_("Tanggal rencana"), required=False, widget=DateInput())
+    note = forms.CharField(
+        label=_("Catatan"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    referral_to = forms.ChoiceField(
+        label=_("Dialihtangankan kepada"),
+        choices=[("", "—"), *ReferralTo.choices],
+        required=False,
+    )
+    referral_to_name = forms.CharField(
+        label=_("Nama penerima atau lembaganya (opsional)"), required=False, max_length=200
+    )
+    reason = forms.CharField(
+        label=_("Alasan alih tangan kasus"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Mengapa konseli perlu ditangani pihak lain. Tulis seperlunya."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") == FollowUpKind.REFERRAL:
+            if not data.get("referral_to"):
+                self.add_error("referral_to", _("Pilih pihak penerima alih tangan kasus."))
+            if not (data.get("reason") or "").strip():
+                self.add_error("reason", _("Tuliskan alasan alih tangan kasus."))
+        elif data.get("kind"):
+            for name in REFERRAL_FIELDS:
+                if (data.get(name) or "").strip():
+                    self.add_error(
+                        name,
+                        _("Hanya untuk alih tangan kasus: kosongkan, atau pilih jenis itu."),
+                    )
+        return data

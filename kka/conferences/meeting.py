@@ -9,11 +9,12 @@ addenda.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,12 +23,15 @@ from kka.accounts.models import User
 from kka.accounts.policy import role_in
 from kka.audit.services import audit_log
 from kka.conferences.models import (
+    DISCLOSURE_RANK,
     Attendance,
     Conference,
     ConferenceStatus,
+    DisclosureLevel,
     Minutes,
     MinutesAddendum,
     MinutesDraft,
+    MinutesResponse,
     Participant,
 )
 
@@ -178,3 +182,167 @@ def attendance_set(*, actor: User, participant: Participant, attendance: str) ->
         attendance=attendance,
     )
     return participant
+
+
+# --- participants' answers to the shared minutes (through their private link) -----------
+
+COMMENT_MAX = 2000
+_RANK = {str(level): rank for level, rank in DISCLOSURE_RANK.items()}
+
+
+def may_read_shared_minutes(participant: Participant) -> bool:
+    """The participant's level lets them read (and answer) the shared layer, once they
+    have pledged confidentiality. Whether the minutes are final is checked apart."""
+    return (
+        participant.removed_at is None
+        and participant.pledged_at is not None
+        and _RANK.get(participant.disclosure, 0) >= _RANK[DisclosureLevel.SHARED_MINUTES]
+    )
+
+
+def shared_minutes_for(participant: Participant) -> Minutes | None:
+    """The finalised minutes this participant may read through their link, or None."""
+    if not may_read_shared_minutes(participant):
+        return None
+    minutes = Minutes.objects.filter(conference_id=participant.conference_id).first()
+    if minutes is None or minutes.finalised_at is None:
+        return None
+    return minutes
+
+
+def _answerable_minutes(participant: Participant) -> tuple[Participant, Minutes]:
+    """Lock the participant (a double tap on "Setuju" is serialised) and return the
+    minutes they may answer; anything else is ``PermissionDenied``."""
+    locked = (
+        Participant.objects.select_for_update(of=("self",))
+        .select_related("conference__case")
+        .get(pk=participant.pk)
+    )
+    minutes = shared_minutes_for(locked)
+    if minutes is None:
+        raise PermissionDenied
+    return locked, minutes
+
+
+def _portal_audit(action: str, participant: Participant, response: MinutesResponse) -> None:
+    conference = participant.conference
+    audit_log(
+        action=action,
+        organisation=conference.case.organisation_id,
+        object_type="participant",
+        object_ref=participant.code,
+        refs={"conference": conference.code, "response": response.code},
+    )
+
+
+def minutes_agreed_at(participant: Participant) -> dt.datetime | None:
+    response = (
+        MinutesResponse.objects.filter(participant=participant, kind=MinutesResponse.Kind.AGREE)
+        .only("at")
+        .first()
+    )
+    return response.at if response is not None else None
+
+
+@transaction.atomic
+def minutes_agree(*, participant: Participant) -> MinutesResponse:
+    """The participant says "setuju" to the shared minutes. Once: agreeing again
+    changes nothing and returns the first agreement (a double tap is not an error)."""
+    participant, minutes = _answerable_minutes(participant)
+    existing = MinutesResponse.objects.filter(
+        minutes=minutes, participant=participant, kind=MinutesResponse.Kind.AGREE
+    ).first()
+    if existing is not None:
+        return existing
+    response = MinutesResponse(
+        minutes=minutes, participant=participant, kind=MinutesResponse.Kind.AGREE
+    )
+    response.full_clean()
+    response.save()
+    _portal_audit("portal.minutes_agreed", participant, response)
+    return response
+
+
+@transaction.atomic
+def minutes_comment(*, participant: Participant, text: str) -> MinutesResponse:
+    """A comment on the shared minutes, read by the counsellor only. As many as the
+    participant likes; none is ever edited."""
+    participant, minutes = _answerable_minutes(participant)
+    comment = text.strip()
+    if not comment:
+        raise ValidationError({"comment": _("Tuliskan komentar Anda.")})
+    if len(comment) > COMMENT_MAX:
+        raise ValidationError(
+            {
+                "comment": _("Komentar paling panjang %(max)s karakter; Anda menulis %(n)s.")
+                % {"max": COMMENT_MAX, "n": len(comment)}
+            }
+        )
+    response = MinutesResponse(
+        minutes=minutes,
+        participant=participant,
+        kind=MinutesResponse.Kind.COMMENT,
+        comment=comment,
+    )
+    response.full_clean()
+    response.save()
+    _portal_audit("portal.minutes_commented", participant, response)
+    return response
+
+
+def own_minutes_comments(participant: Participant) -> list[MinutesResponse]:
+    """This participant's own comments (the portal never shows anyone else's)."""
+    return list(
+        MinutesResponse.objects.filter(
+            participant=participant, kind=MinutesResponse.Kind.COMMENT
+        ).order_by("at", "id")
+    )
+
+
+@dataclass
+class ParticipantResponses:
+    """What one participant answered to the shared minutes (the counsellor's view)."""
+
+    participant: Participant
+    may_read: bool
+    agreed_at: dt.datetime | None = None
+    comments: list[MinutesResponse] = field(default_factory=list)
+    # Agreed before the newest addendum to the shared layer: they have not seen it.
+    agreed_before_addendum: bool = False
+
+
+def minutes_responses(conference: Conference) -> list[ParticipantResponses]:
+    """Per participant with shared-minutes access (or who answered before losing it):
+    agreed or not yet, and their comments. ``conference`` comes from an access check."""
+    minutes = Minutes.objects.filter(conference=conference).first()
+    if minutes is None:
+        return []
+    responses = list(MinutesResponse.objects.filter(minutes=minutes).order_by("at", "id"))
+    answered = {r.participant_id for r in responses}
+    shared_levels = {
+        level for level, rank in _RANK.items() if rank >= _RANK[DisclosureLevel.SHARED_MINUTES]
+    }
+    participants = [
+        p
+        for p in conference.participants.order_by("position", "id")
+        if p.pk in answered or (p.removed_at is None and p.disclosure in shared_levels)
+    ]
+    newest_addendum = (
+        minutes.addenda.filter(layer="shared").order_by("-at").values_list("at", flat=True).first()
+    )
+    rows: dict[int, ParticipantResponses] = {
+        p.pk: ParticipantResponses(participant=p, may_read=may_read_shared_minutes(p))
+        for p in participants
+    }
+    for response in responses:
+        row = rows.get(response.participant_id)
+        if row is None:
+            continue
+        if response.kind == MinutesResponse.Kind.AGREE:
+            row.agreed_at = response.at
+            row.agreed_before_addendum = (
+                newest_addendum is not None and response.at < newest_addendum
+            )
+        else:
+            row.comments.append(response)
+    return list(rows.values())

@@ -28,6 +28,7 @@ from kka.cases import selectors as case_selectors
 from kka.cases.models import Case, CaseEvent, CaseRecord, ProblemResource
 from kka.conferences.models import (
     CLIENT_CATEGORY,
+    OPEN_COMMITMENT_STATUSES,
     ApprovalState,
     Commitment,
     Conference,
@@ -777,7 +778,13 @@ def link_is_valid(link: PortalLink) -> bool:
         return False
     if conference.status == ConferenceStatus.CLOSED:
         closed_at = conference.updated_at
-        if timezone.now() > closed_at + PORTAL_GRACE:
+        # After the grace period the link only serves a participant who still has an
+        # open commitment to report on.
+        if timezone.now() > closed_at + PORTAL_GRACE and not (
+            participant.commitments.filter(  # type: ignore[attr-defined]
+                status__in=OPEN_COMMITMENT_STATUSES
+            ).exists()
+        ):
             return False
     # A withdrawn consent cuts every link it no longer covers, on the next request.
     return consent_problem(conference, participant) is None

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kka.conferences import views, views_meeting
+from kka.conferences import views, views_followup, views_meeting
 
 app_name = "conferences"
 
@@ -57,4 +57,14 @@ urlpatterns = [
         name="process_evaluation",
     ),
     path("kka/<str:code>/tutup/", views_meeting.conference_close, name="close"),
+    path(
+        "kka/<str:code>/penilaian/<str:evaluation>/",
+        views_followup.later_evaluation,
+        name="later_evaluation",
+    ),
+    path("kka/<str:code>/kka-berikutnya/", views_followup.next_kka, name="next_kka"),
+    path("kasus/<str:code>/tindak-lanjut/", views_followup.followup_add, name="followup_add"),
+    path(
+        "tindak-lanjut/<str:code>/status/", views_followup.followup_status, name="followup_status"
+    ),
 ]

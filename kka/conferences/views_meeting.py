@@ -20,8 +20,17 @@ from kka.audit.services import audit_log
 from kka.cases import access as case_access
 from kka.conferences import access, followup, meeting, services
 from kka.conferences.asas import DEFAULT_STRUCTURING, asas_list
-from kka.conferences.forms import PledgeForm
-from kka.conferences.models import Attendance, Commitment, CommitmentStatus, Conference, Minutes
+from kka.conferences.forms import LAISEG_QUESTIONS, PROCESS_QUESTIONS, CloseForm, PledgeForm
+from kka.conferences.models import (
+    Attendance,
+    Commitment,
+    CommitmentStatus,
+    Conference,
+    ConferenceStatus,
+    EvaluationKind,
+    EvaluationScheme,
+    Minutes,
+)
 from kka.lib import dates
 from kka.lib.http import no_store
 from kka.lib.request_context import client_ip
@@ -44,9 +53,42 @@ def _minutes(conference: Conference) -> Minutes:
     return Minutes.objects.filter(conference=conference).first() or Minutes(conference=conference)
 
 
+def _scheme(conference: Conference) -> str:
+    """The organisation's laiseg scheme (UCA unless it chose BMB3)."""
+    scheme = conference.case.organisation.evaluation_scheme
+    return scheme if scheme in followup.ANSWER_KEYS else EvaluationScheme.UCA
+
+
+def _laiseg_answers(conference: Conference) -> dict[str, dict[str, Any]]:
+    """Recorded laiseg per participant code: labelled answers (in the scheme they were
+    given in) and whether the participant answered through their own link."""
+    recorded: dict[str, dict[str, Any]] = {}
+    evaluations = (
+        conference.evaluations.filter(kind=EvaluationKind.LAISEG)  # type: ignore[attr-defined]
+        .exclude(participant=None)
+        .select_related("participant")
+    )
+    for evaluation in evaluations:
+        if evaluation.participant is None:  # excluded above; narrows the type
+            continue
+        answers = evaluation.answers_dict
+        questions = LAISEG_QUESTIONS.get(evaluation.scheme, LAISEG_QUESTIONS[EvaluationScheme.UCA])
+        recorded[evaluation.participant.code] = {
+            "rows": [(name, answers.get(key, "")) for key, name, _question in questions],
+            "portal": evaluation.recorded_by_id is None,
+            "at": evaluation.done_at,
+        }
+    return recorded
+
+
 def _page(request: HttpRequest, conference: Conference, role: str, **extra: Any) -> HttpResponse:
     organisation = conference.case.organisation
     minutes = _minutes(conference)
+    process = conference.evaluations.filter(  # type: ignore[attr-defined]
+        kind=EvaluationKind.PROCESS
+    ).first()
+    process_answers = process.answers_dict if process else {}
+    scheme = _scheme(conference)
     context = {
         "conference": conference,
         "case": conference.case,
@@ -60,18 +102,25 @@ def _page(request: HttpRequest, conference: Conference, role: str, **extra: Any)
         "pledge_form": PledgeForm(),
         "finalised": minutes.finalised_at is not None,
         "addenda": minutes.addenda.select_related("author") if minutes.pk else [],
+        "minutes_responses": meeting.minutes_responses(conference),
         "commitments": conference.commitments.select_related(  # type: ignore[attr-defined]
             "participant", "counsellor"
         ).order_by("created_at"),
         "commitment_statuses": CommitmentStatus.choices,
-        "evaluated": set(
-            conference.evaluations.filter(kind="laiseg")  # type: ignore[attr-defined]
-            .exclude(participant=None)
-            .values_list("participant__code", flat=True)
-        ),
         "later_evaluations": conference.evaluations.filter(  # type: ignore[attr-defined]
             kind__in=["laijapen", "laijapang"]
         ).order_by("due_on"),
+        "scheme": scheme,
+        "laiseg_questions": LAISEG_QUESTIONS[scheme],
+        "laiseg_answers": _laiseg_answers(conference),
+        "process_evaluation": process,
+        "process_questions": [
+            (key, name, question, process_answers.get(key, ""))
+            for key, name, question in PROCESS_QUESTIONS
+        ],
+        "evaluation_open": conference.status in followup.EVALUATION_STATUSES,
+        "may_close": conference.status == ConferenceStatus.HELD,
+        "close_form": CloseForm(),
         **extra,
     }
     return render(request, "conferences/meeting.html", context)
@@ -282,16 +331,18 @@ def commitment_status(request: HttpRequest, code: str, commitment: str) -> HttpR
 @login_required
 @require_POST
 def laiseg(request: HttpRequest, code: str, participant: str) -> HttpResponse:
-    """Immediate evaluation (UCA) of one participant, recorded by the counsellor."""
+    """Immediate evaluation of one participant in the organisation's scheme (UCA or
+    BMB3), recorded by the counsellor."""
     conference, _role = access.access_conference(request.user, code, write=True)
     target = access.access_participant(request.user, conference, participant, write=True)
-    answers = {key: request.POST.get(key, "") for key in ("understanding", "comfort", "action")}
+    scheme = _scheme(conference)
+    answers = {key: request.POST.get(key, "") for key in followup.ANSWER_KEYS[scheme]}
     try:
         followup.laiseg_record(
             conference=conference,
             participant=target,
             answers=answers,
-            scheme="uca",
+            scheme=scheme,
             actor=_user(request),
         )
     except ValidationError as exc:
@@ -322,14 +373,44 @@ def process_evaluation(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def conference_close(request: HttpRequest, code: str) -> HttpResponse:
-    """Close a held KKA with finalised minutes; laijapen and laijapang are scheduled."""
+    """Close a held KKA with finalised minutes; laijapen and laijapang are scheduled
+    (days after the KKA as typed on the page, 14 and 60 when left blank)."""
     conference, _role = access.access_conference(request.user, code, write=True)
+    form = CloseForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            " ".join(
+                f"{form.fields[name].label}: {error}"
+                for name, errors in form.errors.items()
+                for error in errors
+            ),
+        )
+        return redirect(_meeting_url(conference) + "#penilaian")
     try:
-        followup.conference_close(actor=_user(request), conference=conference)
+        followup.conference_close(
+            actor=_user(request),
+            conference=conference,
+            short_days=form.cleaned_data["short_days"],
+            long_days=form.cleaned_data["long_days"],
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(_meeting_url(conference) + "#penilaian")
+    due: dict[str, Any] = dict(
+        conference.evaluations.filter(  # type: ignore[attr-defined]
+            kind__in=[EvaluationKind.LAIJAPEN, EvaluationKind.LAIJAPANG]
+        ).values_list("kind", "due_on")
+    )
     messages.success(
-        request, _("KKA ditutup. Penilaian jangka pendek dan jangka panjang sudah dijadwalkan.")
+        request,
+        _(
+            "KKA ditutup. Penilaian jangka pendek (laijapen) dijadwalkan %(short)s, "
+            "penilaian jangka panjang (laijapang) %(long)s."
+        )
+        % {
+            "short": dates.long_date(due[EvaluationKind.LAIJAPEN]),
+            "long": dates.long_date(due[EvaluationKind.LAIJAPANG]),
+        },
     )
     return redirect("conferences:detail", code=conference.code)

@@ -9,27 +9,30 @@ link answers 404 and is audited.
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kka.audit.services import audit_log
-from kka.conferences import followup, services
+from kka.conferences import followup, meeting, services
 from kka.conferences.forms import PledgeForm, RsvpForm
-from kka.conferences.models import DISCLOSURE_RANK, Minutes, Participant, PortalLink
+from kka.conferences.models import DISCLOSURE_RANK, ConferenceStatus, Participant, PortalLink
 from kka.lib import dates
 from kka.lib.http import no_store
 from kka.lib.request_context import client_ip
+from kka.portal import laiseg
 
 SESSION_KEY = "kka_portal"
+BEFORE_MEETING = {ConferenceStatus.DRAFT, ConferenceStatus.PLANNED, ConferenceStatus.INVITED}
 
 
 def _denied(request: HttpRequest) -> Http404:
@@ -55,6 +58,8 @@ def _current(request: HttpRequest) -> Participant:
     if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
         translation.activate(link.participant.language or "id")
         request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
+    # Dates read in the organisation's zone (the middleware deactivates it afterwards).
+    timezone.activate(zoneinfo.ZoneInfo(link.participant.conference.case.organisation.time_zone))
     return link.participant
 
 
@@ -81,24 +86,26 @@ def _context(participant: Participant) -> dict[str, Any]:
         and DISCLOSURE_RANK[participant.disclosure] >= 1  # type: ignore[index]
         and bool(conference.briefing)
     )
-    minutes = Minutes.objects.filter(conference=conference).first()
-    may_read_minutes = (
-        participant.pledged_at is not None
-        and DISCLOSURE_RANK[participant.disclosure] >= 2  # type: ignore[index]
-        and minutes is not None
-        and minutes.finalised_at is not None
-    )
+    minutes = meeting.shared_minutes_for(participant)
+    laiseg_state = laiseg.state(participant)
+    scheme = laiseg.scheme_of(participant)
     return {
         "commitments": (
             followup.commitments_of_participant(participant).prefetch_related("progress")
             if participant.pledged_at is not None
             else []
         ),
-        "minutes": minutes if may_read_minutes else None,
-        "shared_addenda": (
-            minutes.addenda.filter(layer="shared") if minutes and may_read_minutes else []
-        ),
+        "minutes": minutes,
+        "shared_addenda": minutes.addenda.filter(layer="shared") if minutes else [],
+        "minutes_agreed_at": meeting.minutes_agreed_at(participant) if minutes else None,
+        "own_comments": meeting.own_minutes_comments(participant) if minutes else [],
+        "comment_text": "",
+        "comment_max": meeting.COMMENT_MAX,
+        "laiseg_state": laiseg_state,
+        "laiseg_form": laiseg.LaisegForm(scheme=scheme) if laiseg_state == "open" else None,
         "participant": participant,
+        # After the meeting the answer to the invitation no longer matters.
+        "before_meeting": conference.status in BEFORE_MEETING,
         "conference": conference,
         "organisation": organisation,
         "when": dates.long_datetime(conference.starts_at, organisation.time_zone)
@@ -110,16 +117,19 @@ def _context(participant: Participant) -> dict[str, Any]:
     }
 
 
-@no_store
-def portal_home(request: HttpRequest) -> HttpResponse:
-    participant = _current(request)
-    context = _context(participant)
+def _home(request: HttpRequest, participant: Participant, **overrides: Any) -> HttpResponse:
+    """The portal page; what it discloses is recorded every time it is shown."""
+    context = {**_context(participant), **overrides}
     if context["may_read_briefing"]:
         services.briefing_shown(participant=participant)
     if context["minutes"] is not None:
         services.shared_minutes_shown(participant=participant)
-    response = render(request, "portal/home.html", context)
-    return response
+    return render(request, "portal/home.html", context)
+
+
+@no_store
+def portal_home(request: HttpRequest) -> HttpResponse:
+    return _home(request, _current(request))
 
 
 @require_POST
@@ -184,3 +194,64 @@ def portal_progress(request: HttpRequest, code: str) -> HttpResponse:
     else:
         messages.success(request, _("Terima kasih, catatan kemajuan tersimpan."))
     return HttpResponseRedirect(reverse("portal:home") + "#komitmen")
+
+
+@require_POST
+@no_store
+def portal_minutes_agree(request: HttpRequest) -> HttpResponse:
+    """The participant agrees to the shared minutes (once; again changes nothing)."""
+    participant = _current(request)
+    try:
+        meeting.minutes_agree(participant=participant)
+    except PermissionDenied:
+        raise Http404 from None
+    messages.success(request, _("Terima kasih, persetujuan Anda atas notulen tercatat."))
+    return HttpResponseRedirect(reverse("portal:home") + "#notulen")
+
+
+@require_POST
+@no_store
+def portal_minutes_comment(request: HttpRequest) -> HttpResponse:
+    """A comment on the shared minutes, for the counsellor's eyes only."""
+    participant = _current(request)
+    text = request.POST.get("comment", "")
+    try:
+        meeting.minutes_comment(participant=participant, text=text)
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as exc:
+        # Shown again with the text, so nothing typed is lost.
+        messages.error(request, " ".join(exc.messages))
+        return _home(request, participant, comment_text=text)
+    messages.success(request, _("Terima kasih, komentar Anda terkirim kepada konselor."))
+    return HttpResponseRedirect(reverse("portal:home") + "#notulen")
+
+
+@require_POST
+@no_store
+def portal_laiseg(request: HttpRequest) -> HttpResponse:
+    """The participant's own immediate evaluation (once, after attending the KKA)."""
+    participant = _current(request)
+    current = laiseg.state(participant)
+    if not current:
+        raise Http404
+    if current == "done":
+        messages.info(request, _("Penilaian Anda sudah tercatat sebelumnya. Terima kasih."))
+        return HttpResponseRedirect(reverse("portal:home") + "#penilaian")
+    scheme = laiseg.scheme_of(participant)
+    form = laiseg.LaisegForm(request.POST, scheme=scheme)
+    if not form.is_valid():
+        return _home(request, participant, laiseg_form=form)
+    try:
+        followup.laiseg_record(
+            conference=participant.conference,
+            participant=participant,
+            answers={key: form.cleaned_data[key] for key in form.fields},
+            scheme=scheme,
+            via_portal=True,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Terima kasih, penilaian Anda tercatat."))
+    return HttpResponseRedirect(reverse("portal:home") + "#penilaian")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -17,6 +15,7 @@ from kka.accounts import policy
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     from kka.conferences.access import conferences_awaiting_approval
+    from kka.conferences.dashboard import dashboard_for
 
     organisation = getattr(request, "organisation", None)
     awaiting = (
@@ -26,22 +25,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     context: dict[str, object] = {"awaiting_approval": awaiting}
     if organisation is not None and policy.may_counsel(getattr(request, "membership", None)):
-        from django.utils import timezone
-
-        from kka.cases.access import visible_cases
-        from kka.conferences.models import Conference, ConferenceStatus
-
-        cases = visible_cases(request.user).filter(organisation=organisation)
-        context["active_cases"] = cases.exclude(status="closed").count()
-        context["upcoming"] = list(
-            Conference.objects.filter(
-                case__in=cases,
-                status__in=[ConferenceStatus.PLANNED, ConferenceStatus.INVITED],
-            )
-            .filter(starts_at__gte=timezone.now() - dt.timedelta(hours=12))
-            .select_related("case")
-            .order_by("starts_at")[:10]
-        )
+        context["dashboard"] = dashboard_for(request.user, organisation)
     return render(request, "web/home.html", context)
 
 

@@ -24,6 +24,7 @@ from kka.accounts.models import Role
 from kka.audit.models import AuditEvent
 from kka.cases import services
 from kka.cases.models import CaseRole
+from kka.conferences import followup, meeting
 from kka.conferences import services as conference_services
 from tests.personas import make_user, make_world
 from tests.test_permission_matrix import MATRIX, PNG
@@ -118,6 +119,7 @@ def seed(marker: str) -> dict[str, Any]:
         phone=f"0815{marker}",
         disclosure="briefing",
     )
+    closed, commitment, laijapen, home_visit = _after_the_meeting(owner, case, marker)
     return {
         "world": world,
         "owner": owner,
@@ -137,10 +139,95 @@ def seed(marker: str) -> dict[str, Any]:
             "batch": "X",
             "conference": conference.code,
             "participant": participant.code,
+            "commitment": commitment.code,
+            "closed_conference": closed.code,
+            "evaluation": laijapen.code,
+            "followup": home_visit.code,
             "uidb64": "MQ",
             "token": "x-y",
         },
     }
+
+
+def _after_the_meeting(owner: Any, case: Any, marker: str) -> tuple[Any, Any, Any, Any]:
+    """A second KKA of the case, held and closed, with the marker in its minutes (both
+    layers), commitments, progress, evaluations, a participant's comment and a
+    follow-up."""
+    closed = conference_services.conference_create(actor=owner, case=case)
+    mother = conference_services.participant_add(
+        actor=owner,
+        conference=closed,
+        full_name=f"Ibu {marker}",
+        role="ibu",
+        category="keluarga",
+        disclosure="shared_minutes",
+    )
+    conference_services.pledge_take(
+        participant=mother,
+        typed_name=f"Ibu {marker}",
+        agreed=True,
+        ip="",
+        channel="device",
+        actor=owner,
+    )
+    for step in ("planned", "invited", "held"):
+        closed = conference_services.conference_set_status(
+            actor=owner, conference=closed, status=step
+        )
+    meeting.attendance_set(actor=owner, participant=mother, attendance="present")
+    meeting.minutes_save(
+        actor=owner,
+        conference=closed,
+        base_version=0,
+        values={
+            "shared_text": f"Bersama {marker}",
+            "private_text": f"Pribadi {marker}",
+            "data_wanted": f"Ingin {marker}",
+            "data_obtained": f"Peroleh {marker}",
+            "conclusions": f"Simpul {marker}",
+            "directions": f"Arah {marker}",
+        },
+    )
+    commitment = followup.commitment_add(
+        actor=owner,
+        conference=closed,
+        participant=mother,
+        what=f"Janji {marker}",
+        check_method=f"Periksa {marker}",
+    )
+    followup.commitment_progress_add(commitment=commitment, note=f"Maju {marker}", actor=owner)
+    followup.laiseg_record(
+        conference=closed,
+        participant=mother,
+        answers={"understanding": f"Paham {marker}", "comfort": f"Rasa {marker}"},
+        via_portal=True,
+    )
+    followup.process_evaluation_record(
+        actor=owner, conference=closed, answers={"atmosphere": f"Suasana {marker}"}
+    )
+    meeting.minutes_finalise(actor=owner, conference=closed)
+    meeting.minutes_comment(participant=mother, text=f"Komentar {marker}")
+    meeting.minutes_addendum_add(
+        actor=owner,
+        conference=closed,
+        layer="private",
+        text=f"Adendum {marker}",
+        reason=f"Sebab {marker}",
+    )
+    closed = followup.conference_close(actor=owner, conference=closed)
+    laijapen = closed.evaluations.get(kind="laijapen")
+    followup.later_evaluation_record(
+        actor=owner,
+        evaluation=laijapen,
+        client_situation=f"Keadaan {marker}",
+        commitment_results={commitment.code: {"result": "partly", "note": f"Hasil {marker}"}},
+        analysis=f"Analisis {marker}",
+        data_needs_met="met",
+    )
+    home_visit = followup.followup_add(
+        actor=owner, case=case, conference=closed, kind="home_visit", note=f"Kunjungan {marker}"
+    )
+    return closed, commitment, laijapen, home_visit
 
 
 def _user_for(persona: str, scene: dict[str, Any]) -> Any:

@@ -942,3 +942,46 @@ def test_no_model_anywhere_has_a_sanction_field() -> None:
                         if any(word in w.lower() for w in words):
                             offending.append(f"{model._meta.label}.{field.name}: {word}")
     assert offending == []
+
+
+def test_no_form_or_page_offers_a_sanction_field() -> None:
+    """Every Django form in the package and every form control in every template."""
+    import importlib
+    import pkgutil
+    import re
+    from pathlib import Path
+
+    from django import forms
+
+    import kka
+
+    for module in pkgutil.walk_packages(kka.__path__, "kka."):
+        if module.name.endswith(("forms", "views")) or ".forms" in module.name:
+            importlib.import_module(module.name)
+    offending = []
+
+    def subclasses(cls: type) -> list[type]:
+        found = []
+        for sub in cls.__subclasses__():
+            found += [sub, *subclasses(sub)]
+        return found
+
+    form_classes = [c for c in subclasses(forms.BaseForm) if c.__module__.startswith("kka.")]
+    assert len(form_classes) > 10
+    for language in ("id", "en"):
+        with translation.override(language):
+            for form_class in form_classes:
+                for name, field in form_class.base_fields.items():  # type: ignore[attr-defined]
+                    texts = [name, str(field.label or ""), str(field.help_text or "")]
+                    for word in SANCTION_WORDS:
+                        if any(word in t.lower() for t in texts):
+                            offending.append(f"{form_class.__name__}.{name}: {word}")
+    control = re.compile(r"<(?:input|select|textarea)\b[^>]*>", re.I)
+    templates = list((Path(kka.__file__).parent / "templates").rglob("*.html"))
+    assert len(templates) > 20
+    for template in templates:
+        for tag in control.findall(template.read_text(encoding="utf-8")):
+            for word in SANCTION_WORDS:
+                if word in tag.lower():
+                    offending.append(f"{template.name}: {tag}")
+    assert offending == []

@@ -483,6 +483,24 @@ def test_closed_conference_link_works_during_the_grace_period(kka: Setup) -> Non
     assert visitor.get(PORTAL).status_code == 200
 
 
+def test_closed_conference_link_serves_open_commitments_past_the_grace_period(
+    kka: Setup,
+) -> None:
+    """A parent still reports on an open commitment months after the KKA closed; once
+    it is done, the link closes like any other after the grace period."""
+    from kka.conferences import followup
+
+    commitment = followup.commitment_add(
+        actor=kka.counsellor, conference=kka.conference, participant=kka.parent, what="Mengantar"
+    )
+    _closed_long_ago(kka)
+    visitor = Browser()
+    visitor.enter(kka.parent_token)
+    assert visitor.get(PORTAL).status_code == 200
+    followup.commitment_set_status(actor=kka.counsellor, commitment=commitment, status="done")
+    assert visitor.get(PORTAL).status_code == 404
+
+
 def _revoke_parent(kka: Setup) -> None:
     services.portal_links_revoke(actor=kka.counsellor, participant=kka.parent)
 

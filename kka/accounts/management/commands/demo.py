@@ -82,6 +82,7 @@ class Command(BaseCommand):
             raise CommandError("The database already holds organisations; demo data not created.")
         fixed = settings.KKA_DEMO_PASSWORD
         logins: list[tuple[str, str, str, str]] = []
+        links: list[tuple[str, str, str]] = []
         with transaction.atomic():
             for spec in DEMO_ORGANISATIONS:
                 organisation = organisation_create(
@@ -109,12 +110,17 @@ class Command(BaseCommand):
                     logins.append((organisation.name, str(Role(role).label), email, password))
                 counsellor = User.objects.get(email=f"{Role.KONSELOR}@{spec['domain']}")
                 if spec["setting"] == Setting.SEKOLAH:
-                    demo_cases.build_school(organisation, counsellor)
+                    built = demo_cases.build_school(organisation, counsellor)
                 else:
-                    demo_cases.build_company(organisation, counsellor)
+                    built = demo_cases.build_company(organisation, counsellor)
+                links += [(organisation.name, label, link) for label, link in built]
             audit_log(action="system.demo_created")
         lines = [f"{org} | {role:<26} | {email:<24} | {pw}" for org, role, email, pw in logins]
         text = "Demo logins (development only):\n" + "\n".join(lines) + "\n"
+        # A participant has no account: the private link (as sent in an invitation) is
+        # how a new user sees the participant's side of the same cases.
+        text += "\nParticipant links (private; open in another browser or a private window):\n"
+        text += "\n".join(f"{org} | {label}\n    {link}" for org, label, link in links) + "\n"
         path = options["logins_file"]
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
