@@ -8,7 +8,7 @@ export KKA_DATA_DIR ?= $(CURDIR)/var
 
 # Debian packages: WeasyPrint's libraries and fonts to run; a browser and PDF tools to test.
 RUN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core
-TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils qpdf gettext
+TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils qpdf gettext libreoffice-writer-nogui
 
 .PHONY: run test check messages makemessages clean help sysdeps-run sysdeps-test
 

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "kka.accounts",
     "kka.cases",
     "kka.conferences",
+    "kka.documents",
     "kka.portal",
     "kka.web",
 ]

@@ -149,6 +149,32 @@ class Organisation(models.Model):
         default="uca",
         help_text=_("Pertanyaan penilaian segera (laiseg) di akhir KKA."),
     )
+    # --- documents: letterhead, paper, plan format -------------------------------------
+    letterhead_upper = models.TextField(
+        _("baris atas kop surat"),
+        blank=True,
+        help_text=_(
+            "Baris di atas nama lembaga, misalnya nama pemerintah daerah dan dinas. "
+            "Satu baris per baris."
+        ),
+    )
+    website = models.CharField(_("situs web"), max_length=100, blank=True)
+    logo_stored_name = models.CharField(max_length=80, blank=True, editable=False)
+    paper_size = models.CharField(
+        _("ukuran kertas"),
+        max_length=4,
+        choices=[("A4", _("A4 (210 x 297 mm)")), ("F4", _("F4 / folio (215 x 330 mm)"))],
+        default="A4",
+    )
+    plan_format = models.CharField(
+        _("format rencana KKA"),
+        max_length=10,
+        choices=[
+            ("satkung", _("SATKUNG (butir A-Q)")),
+            ("rpl", _("RPL (rencana pelaksanaan layanan)")),
+        ],
+        default="satkung",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -31,6 +31,10 @@ ORGANISATION_EDITABLE_FIELDS = (
     "structuring_text",
     "asas_variant",
     "evaluation_scheme",
+    "letterhead_upper",
+    "website",
+    "paper_size",
+    "plan_format",
 )
 
 

@@ -57,6 +57,10 @@ def settings_data(organisation: Organisation, **changes: str) -> dict[str, str]:
         "structuring_text": organisation.structuring_text,
         "asas_variant": organisation.asas_variant,
         "evaluation_scheme": organisation.evaluation_scheme,
+        "letterhead_upper": organisation.letterhead_upper,
+        "website": organisation.website,
+        "paper_size": organisation.paper_size,
+        "plan_format": organisation.plan_format,
     }
     if organisation.require_plan_approval:
         data["require_plan_approval"] = "on"

@@ -772,6 +772,10 @@ def settings_form(organisation: Organisation, **changes: str) -> dict[str, str]:
         "structuring_text": organisation.structuring_text,
         "asas_variant": organisation.asas_variant,
         "evaluation_scheme": organisation.evaluation_scheme,
+        "letterhead_upper": organisation.letterhead_upper,
+        "website": organisation.website,
+        "paper_size": organisation.paper_size,
+        "plan_format": organisation.plan_format,
     }
     data.update(changes)
     return data
