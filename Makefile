@@ -10,12 +10,14 @@ export KKA_DATA_DIR ?= $(CURDIR)/var
 RUN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core
 TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils qpdf gettext libreoffice-writer-nogui
 
-.PHONY: run test check messages makemessages clean help sysdeps-run sysdeps-test
+.PHONY: run test check messages makemessages clean help sysdeps-run sysdeps-test doc-previews bench
 
 help:
 	@echo "make run    - install, migrate, create demo data once, serve on http://127.0.0.1:8000"
 	@echo "make test   - install test tools and run the whole suite (unit, integration, browser)"
 	@echo "make check  - ruff, format check, mypy, migrations check"
+	@echo "make doc-previews - PNG of page 1 of every document kind (demo KKA) in docs/previews"
+	@echo "make bench  - time producing documents; results in docs/performance.md"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -75,3 +77,13 @@ makemessages: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
+
+# Page 1 of every document kind for the demo KKA, as PNG, built in a throwaway data dir.
+doc-previews: sysdeps-run $(VENV)/.installed-base messages
+	$(call ensure_packages,poppler-utils)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  KKA_DATA_DIR=$$tmp DATABASE_URL= $(KKA) migrate -v0 && \
+	  KKA_DATA_DIR=$$tmp DATABASE_URL= $(KKA) documents preview --out docs/previews
+
+bench: sysdeps-run $(VENV)/.installed-base messages
+	$(BIN)/python bench/documents.py

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("kka.cases.urls")),
     path("", include("kka.conferences.urls")),
     path("", include("kka.portal.urls")),
+    path("", include("kka.documents.urls")),
     path("healthz", web_views.healthz, name="healthz"),
     path("readyz", web_views.readyz, name="readyz"),
 ]

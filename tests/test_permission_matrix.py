@@ -28,6 +28,7 @@ from kka.cases.models import CaseRole, ImportBatch
 from kka.conferences import followup, meeting
 from kka.conferences import services as conference_services
 from kka.conferences.models import ApprovalState, Conference
+from kka.documents import services as document_services
 from tests.personas import World, make_user, make_world
 
 PNG = (
@@ -142,6 +143,9 @@ def build_scene() -> Scene:
     closed = followup.conference_close(actor=owner, conference=closed)
     laijapen = closed.evaluations.get(kind="laijapen")
     home_visit = followup.followup_add(actor=owner, case=case, conference=closed, kind="home_visit")
+    attendance_list = document_services.produce(
+        actor=owner, kind="daftar_hadir", fmt="pdf", conference=conference
+    )
     users = {
         "anonymous": None,
         "outsider": world.outsider,
@@ -177,6 +181,7 @@ def build_scene() -> Scene:
             "closed_conference": closed.code,
             "evaluation": laijapen.code,
             "followup": home_visit.code,
+            "document": attendance_list.code,
         },
     )
 
@@ -301,6 +306,38 @@ def portal_session_post(_: str) -> Expect:
     return (None, "404")
 
 
+def template_editor(persona: str) -> Expect:
+    """Own DOCX templates: the org admin and the coordinator."""
+    if persona == "anonymous":
+        return ("login", "login")
+    return ("ok", "ok") if persona in {"admin", "coordinator"} else ("404", "404")
+
+
+def template_editor_read(persona: str) -> Expect:
+    return (template_editor(persona)[0], None)
+
+
+def template_editor_post(persona: str) -> Expect:
+    return (None, template_editor(persona)[1])
+
+
+def template_none_yet(persona: str) -> Expect:
+    """Downloading the active template: the scene has none, so editors get 404 too."""
+    return ("login", None) if persona == "anonymous" else ("404", None)
+
+
+def letter_register_reader(persona: str) -> Expect:
+    """Letter numbers reveal no content: every counsellor (the outsider sees its own
+    organisation's register), the coordinator and the org admin; not the head or DPO."""
+    if persona == "anonymous":
+        return ("login", None)
+    return ("ok", None) if persona in COUNSELLORS | {"admin"} else ("404", None)
+
+
+def letter_voider_post(persona: str) -> Expect:
+    return (None, template_editor(persona)[1])
+
+
 # url name -> (kwargs from the scene's objects, expectation)
 MATRIX: dict[str, tuple[dict[str, str], Callable[[str], Expect]]] = {
     "healthz": ({}, public),
@@ -321,6 +358,7 @@ MATRIX: dict[str, tuple[dict[str, str], Callable[[str], Expect]]] = {
     "accounts:member_edit": ({"code": "membership"}, org_admin),
     "accounts:member_set_active": ({"code": "membership"}, org_admin_post),
     "accounts:organisation_settings": ({}, org_admin),
+    "accounts:organisation_logo": ({}, org_admin_post),
     "cases:case_list": ({}, counselling_read),
     "cases:client_list": ({}, counselling_read),
     "cases:client_create": ({}, counselling),
@@ -395,6 +433,7 @@ MATRIX: dict[str, tuple[dict[str, str], Callable[[str], Expect]]] = {
     ),
     "conferences:process_evaluation": ({"code": "conference"}, case_write_post),
     "conferences:close": ({"code": "conference"}, case_write_post),
+    "conferences:report": ({"code": "closed_conference"}, case_read_write),
     "conferences:later_evaluation": (
         {"code": "closed_conference", "evaluation": "evaluation"},
         case_read_write,
@@ -411,6 +450,17 @@ MATRIX: dict[str, tuple[dict[str, str], Callable[[str], Expect]]] = {
     "portal:rsvp": ({}, portal_session_post),
     "portal:pledge": ({}, portal_session_post),
     "portal:leave": ({}, public_post_only),
+    "documents:templates": ({}, template_editor),
+    "documents:template_deactivate": ({}, template_editor_post),
+    "documents:template_fields": ({"kind": "daftar_hadir"}, template_editor_read),
+    "documents:template_sample": ({"kind": "daftar_hadir"}, template_editor_read),
+    "documents:template_download": ({"kind": "daftar_hadir"}, template_none_yet),
+    "documents:letter_register": ({}, letter_register_reader),
+    "documents:letter_register_csv": ({}, letter_register_reader),
+    "documents:letter_void": ({}, letter_voider_post),
+    "documents:produce": ({"kind": "daftar_hadir", "code": "conference"}, case_write_post),
+    "documents:download": ({"code": "document"}, case_read),
+    "documents:bundle": ({"code": "conference"}, case_read_write),
 }
 
 

@@ -78,6 +78,46 @@ def organisation_update(*, actor: User, organisation: Organisation, **fields: An
     return organisation
 
 
+LOGO_MAX_BYTES = 1024 * 1024
+LOGO_TYPES = {"image/png", "image/jpeg"}
+
+
+@transaction.atomic
+def organisation_set_logo(
+    *, actor: User, organisation: Organisation, data: bytes | None
+) -> Organisation:
+    """Replace (or, with ``None``, remove) the logo printed in the kop surat.
+
+    The image is checked by content (PNG or JPEG, at most 1 MB) and stored encrypted
+    like every other uploaded file; the previous file is deleted after the commit.
+    """
+    from kka.lib import private_files
+
+    organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    old = organisation.logo_stored_name
+    new = ""
+    if data is not None:
+        if len(data) > LOGO_MAX_BYTES:
+            raise ValidationError(_("Logo terlalu besar (paling besar 1 MB)."))
+        if private_files.sniff_content_type(data) not in LOGO_TYPES:
+            raise ValidationError(_("Logo harus berupa gambar PNG atau JPEG."))
+        new = private_files.store(data).stored_name
+    organisation.logo_stored_name = new
+    organisation.save(update_fields=["logo_stored_name"])
+    audit_log(
+        action="org.logo_changed",
+        actor=actor,
+        actor_role=role_in(actor, organisation.pk),
+        organisation=organisation,
+        object_type="organisation",
+        object_ref=organisation.code,
+        refs={"logo": "set" if new else "removed"},
+    )
+    if old:
+        transaction.on_commit(lambda: private_files.remove(old))
+    return organisation
+
+
 @transaction.atomic
 def member_add(
     *,

@@ -41,4 +41,5 @@ urlpatterns = [
     path("lembaga/anggota/<str:code>/", views.member_edit, name="member_edit"),
     path("lembaga/anggota/<str:code>/status/", views.member_set_active, name="member_set_active"),
     path("lembaga/pengaturan/", views.organisation_settings, name="organisation_settings"),
+    path("lembaga/pengaturan/logo/", views.organisation_logo, name="organisation_logo"),
 ]

@@ -231,4 +231,31 @@ def organisation_settings(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, _("Pengaturan lembaga disimpan."))
         return redirect("accounts:organisation_settings")
-    return render(request, "accounts/organisation_settings.html", {"form": form})
+    return render(
+        request,
+        "accounts/organisation_settings.html",
+        {"form": form, "has_logo": bool(organisation.logo_stored_name)},
+    )
+
+
+@organisation_capability(policy.may_edit_organisation)
+@require_POST
+def organisation_logo(request: HttpRequest) -> HttpResponse:
+    """Upload or remove the logo of the kop surat."""
+    organisation = request.organisation  # type: ignore[attr-defined]
+    upload = request.FILES.get("logo")
+    remove = request.POST.get("remove") == "1"
+    if not remove and upload is None:
+        messages.error(request, _("Pilih berkas logo."))
+        return redirect("accounts:organisation_settings")
+    try:
+        services.organisation_set_logo(
+            actor=request.user,  # type: ignore[arg-type]
+            organisation=organisation,
+            data=None if remove else upload.read(services.LOGO_MAX_BYTES + 1),  # type: ignore[union-attr]
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Logo dihapus.") if remove else _("Logo disimpan."))
+    return redirect("accounts:organisation_settings")

@@ -22,7 +22,6 @@ from kka.accounts.decorators import organisation_capability
 from kka.accounts.models import Membership, User
 from kka.cases import access, selectors, services
 from kka.cases.forms import (
-    PURPOSE_CHOICES,
     AspectForm,
     CaseFilterForm,
     CaseForm,
@@ -48,9 +47,9 @@ from kka.cases.models import (
     ProblemMap,
     ProblemResource,
 )
+from kka.documents.kinds import persetujuan as consent_documents
 from kka.lib import private_files
 from kka.lib.http import file_response, no_store
-from kka.lib.pdf import render_pdf
 
 PAGE_SIZE = 25
 
@@ -301,23 +300,10 @@ def consent_proof(request: HttpRequest, code: str, consent: str) -> HttpResponse
         organisation_id=client.organisation_id,
         client=client.code,
     )
-    pdf = render_pdf(
-        "cases/consent_proof.html",
-        {
-            "client": client,
-            "consent": target,
-            "organisation": client.organisation,
-            "purposes": _purpose_labels(target),
-            "generated_at": timezone.now(),
-            "generated_for": _user(request),
-        },
-        request=request,
-    )
+    # The same layout as the registered document (kind "bukti_persetujuan"), rendered
+    # for reading: a supervisor may read it, and reading registers no document.
+    pdf = consent_documents.proof_pdf(viewer=_user(request), consent=target)
     return file_response(pdf, f"bukti-persetujuan-{target.code}.pdf", "application/pdf")
-
-
-def _purpose_labels(consent: Any) -> list[tuple[str, bool]]:
-    return [(str(label), bool(getattr(consent, name))) for name, label in PURPOSE_CHOICES]
 
 
 @login_required

@@ -670,6 +670,36 @@ class FollowUp(models.Model):
         return self.code
 
 
+class Report(models.Model):
+    """The laporan pelaksanaan's narrative, one text per component (DOMAIN §2.6).
+
+    An empty component means "not edited": the laporan shows the text KKA pre-fills
+    from the record (``kka.conferences.report.report_defaults``). Finalising freezes
+    every component (defaults included) into these fields; a finalised report is
+    read-only.
+    """
+
+    conference = models.OneToOneField(Conference, on_delete=models.PROTECT, related_name="report")
+    jenis_kegiatan = EncryptedTextField(_("Jenis kegiatan"), blank=True)
+    waktu = EncryptedTextField(_("Waktu"), blank=True)
+    sasaran = EncryptedTextField(_("Sasaran"), blank=True)
+    hasil = EncryptedTextField(_("Hasil yang dicapai"), blank=True)
+    analisis = EncryptedTextField(_("Analisis hasil penilaian proses dan hasil"), blank=True)
+    tindak_lanjut = EncryptedTextField(_("Rencana tindak lanjut"), blank=True)
+    faktor = EncryptedTextField(_("Faktor pendukung dan penghambat"), blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    finalised_at = models.DateTimeField(null=True, blank=True)
+    finalised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"report:{self.conference_id}"
+
+
 class ReminderSent(models.Model):
     """One reminder that went out (or was decided), so ``kka remind`` never sends the
     same reminder twice. ``key`` names what it was about with codes only (e.g.

@@ -621,9 +621,11 @@ def invitation_send(*, actor: User, participant: Participant, channel: str) -> d
     _audit("invitation.sent", actor=actor, conference=conference, obj=participant, channel=channel)
     result = {"link": portal_url(token), "number": participant.letter_number}
     if channel == "email":
-        participant_id = participant.pk
+        participant_id, actor_id = participant.pk, actor.pk
         transaction.on_commit(
-            lambda: send_invitation_email(participant_id=participant_id, token=token)
+            lambda: send_invitation_email(
+                participant_id=participant_id, token=token, actor_id=actor_id
+            )
         )
     if channel == "whatsapp":
         result["whatsapp"] = whatsapp_url(participant, token)
@@ -685,7 +687,9 @@ def _ics_for(participant: Participant, *, method: str) -> bytes:
         )
 
 
-def send_invitation_email(*, participant_id: int, token: str) -> None:
+def send_invitation_email(*, participant_id: int, token: str, actor_id: int | None = None) -> None:
+    """The invitation mail: the neutral text, the private link, the .ics and the
+    official letter as PDF (produced as a finalised document, its sending recorded)."""
     from kka.lib.mail import send_templated
 
     participant = Participant.objects.select_related("conference__case__organisation").get(
@@ -696,6 +700,19 @@ def send_invitation_email(*, participant_id: int, token: str) -> None:
     zone = organisation.time_zone
     with translation.override(participant.language or "id"):
         when = dates.long_datetime(conference.starts_at, zone) if conference.starts_at else ""
+    attachments = [
+        (
+            "undangan.ics",
+            _ics_for(participant, method="REQUEST"),
+            "text/calendar; method=REQUEST",
+        )
+    ]
+    # Who sent it (the case's counsellor when not known, e.g. when called directly).
+    sender = User.objects.filter(pk=actor_id).first() if actor_id else None
+    sender = sender or conference.case.owner
+    letter = _invitation_letter(participant, actor=sender)
+    if letter is not None:
+        attachments.insert(0, letter[:3])
     send_templated(
         to=participant.email,
         template="conferences/emails/invitation",
@@ -707,14 +724,39 @@ def send_invitation_email(*, participant_id: int, token: str) -> None:
             "when": when,
             "link": portal_url(token),
         },
-        attachments=[
-            (
-                "undangan.ics",
-                _ics_for(participant, method="REQUEST"),
-                "text/calendar; method=REQUEST",
-            )
-        ],
+        attachments=attachments,
     )
+    if letter is not None:
+        from kka.documents import services as document_services
+
+        document_services.record_access(
+            document=letter[3], channel="email", user=sender, participant=participant
+        )
+
+
+def _invitation_letter(
+    participant: Participant, *, actor: User
+) -> tuple[str, bytes, str, Any] | None:
+    """The participant's invitation letter as a finalised PDF (its existing number; a
+    letter already sent is attached again as it was). None, logged by code only, if it
+    could not be produced: the invitation itself must still go out."""
+    from kka.documents import services as document_services
+
+    try:
+        document = document_services.produce(
+            actor=actor, kind="undangan", fmt="pdf", participant=participant, finalise=True
+        )
+        data = document_services.document_bytes(document)
+    except Exception as error:  # the mail goes out without the letter
+        import logging
+
+        logging.getLogger(__name__).error(
+            "invitation letter not produced for participant %s (%s)",
+            participant.code,
+            type(error).__name__,
+        )
+        return None
+    return (document_services.filename(document), data, "application/pdf", document)
 
 
 def send_calendar_updates(*, conference_id: int) -> None:
@@ -877,3 +919,38 @@ def shared_minutes_shown(*, participant: Participant) -> None:
         object_ref=participant.code,
         refs={"conference": participant.conference.code},
     )
+
+
+# --- voiding a letter number -----------------------------------------------------------
+
+
+@transaction.atomic
+def letter_number_void(*, actor: User, number: LetterNumber, reason: str) -> LetterNumber:
+    """Void an issued number (a letter not sent, or sent by mistake). The number stays
+    in the register with the reason, and is never issued again: no gaps, no reuse."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Tuliskan alasan pembatalan nomor surat."), code="reason")
+    if len(reason) > 200:
+        raise ValidationError(
+            _("Alasan pembatalan paling panjang 200 karakter."), code="reason_length"
+        )
+    number = LetterNumber.objects.select_for_update().get(pk=number.pk)
+    if number.voided_at is not None:
+        raise ValidationError(_("Nomor surat ini sudah dibatalkan."), code="already_voided")
+    number.voided_at = timezone.now()
+    number.void_reason = reason
+    number.save(update_fields=["voided_at", "void_reason"])
+    audit_log(
+        action="letter.number_voided",
+        actor=actor,
+        actor_role=role_in(actor, number.organisation_id),
+        organisation=number.organisation_id,
+        object_type="letternumber",
+        object_ref=f"{number.year}/{number.seq}",
+        refs={
+            "kind": number.kind,
+            "conference": number.conference.code if number.conference else "",
+        },
+    )
+    return number

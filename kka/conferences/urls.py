@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kka.conferences import views, views_followup, views_meeting
+from kka.conferences import views, views_followup, views_meeting, views_report
 
 app_name = "conferences"
 
@@ -57,6 +57,7 @@ urlpatterns = [
         name="process_evaluation",
     ),
     path("kka/<str:code>/tutup/", views_meeting.conference_close, name="close"),
+    path("kka/<str:code>/laporan/", views_report.report_page, name="report"),
     path(
         "kka/<str:code>/penilaian/<str:evaluation>/",
         views_followup.later_evaluation,

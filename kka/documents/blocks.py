@@ -90,7 +90,10 @@ class Signatures:
 
 @dataclass(frozen=True)
 class PageBreak:
-    pass
+    """A new page; ``letterhead`` repeats the kop surat on it (e.g. the next letter of
+    a file holding several letters)."""
+
+    letterhead: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,8 @@ class Doc:
     number: str = ""
     date_text: str = ""
     letterhead: bool = True
+    # A draft (minutes or report not finalised yet) can never become a final document.
+    draft: bool = False
 
     def add(self, *blocks: Block) -> Doc:
         self.blocks.extend(blocks)

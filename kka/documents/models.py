@@ -111,7 +111,10 @@ class Document(models.Model):
     # Why the organisation's template was not used (code, never content), if it failed.
     template_fallback = models.CharField(max_length=40, blank=True)
     stored_name = models.CharField(max_length=80, unique=True)
-    sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField(max_length=64)  # of the file
+    # Of the content; its first 12 characters are printed in every page's footer.
+    content_hash = models.CharField(max_length=64, blank=True)
+    draft = models.BooleanField(default=False)
     size = models.PositiveIntegerField()
     pages = models.PositiveIntegerField(null=True, blank=True)
     finalised_at = models.DateTimeField(null=True, blank=True)
@@ -132,7 +135,8 @@ class Document(models.Model):
 
     @property
     def short_hash(self) -> str:
-        return self.sha256[:12]
+        """What the footer of every page shows."""
+        return (self.content_hash or self.sha256)[:12]
 
 
 class DocumentAccess(models.Model):

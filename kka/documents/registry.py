@@ -33,7 +33,8 @@ SCOPES = (
     "participant",  # one participant of a KKA (undangan, pernyataan kerahasiaan, komitmen)
     "followup",  # a referral (surat alih tangan kasus)
     "evaluation",  # a laiseg/laijapen/laijapang form
-    "client",  # consent form (blank) and consent proof
+    "client",  # consent form (blank, to sign)
+    "consent",  # the proof of one recorded consent (subject.consent and subject.client set)
 )
 
 

@@ -87,7 +87,7 @@ def login(page: Any, email: str) -> None:
 
 
 def participant_row(page: Any, name: str) -> Any:
-    return page.locator("table tbody tr").filter(has_text=name)
+    return page.locator("#participants tbody tr").filter(has_text=name)
 
 
 @pytest.mark.parametrize("setting", ["keluarga", "sekolah"])
@@ -156,7 +156,7 @@ def test_counsellor_plans_a_kka_and_the_parent_answers(
         form.get_by_role("button", name="Tambah peserta").click()
         page.wait_for_url(kka_url)
         assert "Peserta ditambahkan." in page.locator(".messages").inner_text()
-    assert page.locator("table tbody tr").count() == 4
+    assert page.locator("#participants tbody tr").count() == 4
     for name, role, *_rest in plan["participants"]:
         assert role in participant_row(page, name).inner_text()
 

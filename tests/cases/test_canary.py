@@ -24,8 +24,9 @@ from kka.accounts.models import Role
 from kka.audit.models import AuditEvent
 from kka.cases import services
 from kka.cases.models import CaseRole
-from kka.conferences import followup, meeting
+from kka.conferences import followup, meeting, report
 from kka.conferences import services as conference_services
+from kka.documents import services as document_services
 from tests.personas import make_user, make_world
 from tests.test_permission_matrix import MATRIX, PNG
 
@@ -119,7 +120,7 @@ def seed(marker: str) -> dict[str, Any]:
         phone=f"0815{marker}",
         disclosure="briefing",
     )
-    closed, commitment, laijapen, home_visit = _after_the_meeting(owner, case, marker)
+    closed, commitment, laijapen, home_visit, document = _after_the_meeting(owner, case, marker)
     return {
         "world": world,
         "owner": owner,
@@ -143,13 +144,14 @@ def seed(marker: str) -> dict[str, Any]:
             "closed_conference": closed.code,
             "evaluation": laijapen.code,
             "followup": home_visit.code,
+            "document": document.code,
             "uidb64": "MQ",
             "token": "x-y",
         },
     }
 
 
-def _after_the_meeting(owner: Any, case: Any, marker: str) -> tuple[Any, Any, Any, Any]:
+def _after_the_meeting(owner: Any, case: Any, marker: str) -> tuple[Any, Any, Any, Any, Any]:
     """A second KKA of the case, held and closed, with the marker in its minutes (both
     layers), commitments, progress, evaluations, a participant's comment and a
     follow-up."""
@@ -215,6 +217,11 @@ def _after_the_meeting(owner: Any, case: Any, marker: str) -> tuple[Any, Any, An
         reason=f"Sebab {marker}",
     )
     closed = followup.conference_close(actor=owner, conference=closed)
+    report.report_save(
+        actor=owner,
+        conference=closed,
+        values={name: f"Laporan {name} {marker}" for name in report.COMPONENT_NAMES},
+    )
     laijapen = closed.evaluations.get(kind="laijapen")
     followup.later_evaluation_record(
         actor=owner,
@@ -224,10 +231,22 @@ def _after_the_meeting(owner: Any, case: Any, marker: str) -> tuple[Any, Any, An
         analysis=f"Analisis {marker}",
         data_needs_met="met",
     )
+    # A numbered letter to the mother (the register names her only to the case team)
+    # and the counsellor-only minutes with the private layer.
+    conference_services.letter_number_issue(
+        actor=owner,
+        organisation=case.organisation,
+        kind="undangan",
+        conference=closed,
+        participant=mother,
+    )
+    secret_minutes = document_services.produce(
+        actor=owner, kind="notulen", edition="rahasia", fmt="pdf", conference=closed
+    )
     home_visit = followup.followup_add(
         actor=owner, case=case, conference=closed, kind="home_visit", note=f"Kunjungan {marker}"
     )
-    return closed, commitment, laijapen, home_visit
+    return closed, commitment, laijapen, home_visit, secret_minutes
 
 
 def _user_for(persona: str, scene: dict[str, Any]) -> Any:

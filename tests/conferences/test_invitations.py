@@ -37,6 +37,7 @@ from kka.conferences.models import (
     LetterNumber,
     Participant,
 )
+from kka.documents.models import Document, DocumentAccess
 from kka.lib.letters import ROMAN_MONTHS, BadPattern, check_pattern
 from tests.conferences.test_planning import (
     ALL_PURPOSES,
@@ -48,6 +49,7 @@ from tests.conferences.test_planning import (
     make_case,
     planned,
 )
+from tests.documents.util import pdf_text, qpdf_check, squash
 from tests.personas import World, make_organisation, make_user, make_world
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +87,16 @@ def html_of(message: Any) -> str:
     htmls = [content for content, mimetype in message.alternatives if mimetype == "text/html"]
     assert len(htmls) == 1
     return str(htmls[0])
+
+
+def letter_of(message: Any) -> bytes:
+    """The one PDF attachment of a mail: the invitation letter."""
+    letters = [a for a in message.attachments if a[0].endswith(".pdf")]
+    assert len(letters) == 1
+    _name, content, mimetype = letters[0]
+    assert mimetype == "application/pdf"
+    assert isinstance(content, bytes) and content.startswith(b"%PDF-")
+    return content
 
 
 def calendar_of(message: Any) -> Any:
@@ -262,6 +274,9 @@ def test_invitations_never_carry_case_content(
     assert_clean("email HTML", html_of(message), markers)
     assert_clean("email headers", str(message.extra_headers), markers)
     assert_clean(".ics", ics_text(message), markers)
+    letter_text = pdf_text(letter_of(message))
+    assert_clean("letter PDF", letter_text, markers)
+    assert_clean("letter PDF (unwrapped)", squash(letter_text), markers)
     url = whatsapp["whatsapp"]
     assert url.startswith("https://wa.me/628123456789?text=")
     assert_clean("WhatsApp link", unquote(url), markers)
@@ -272,6 +287,11 @@ def test_invitations_never_carry_case_content(
     assert token_of(message.body)
     assert "Ruang BK lantai 2" in unquote(url)
     assert letter["number"] in unquote(url)
+    # The attached letter: its number, the place, the organisation; always Indonesian.
+    assert letter["number"] in letter_text
+    assert "Ruang BK lantai 2" in letter_text
+    assert "Undangan pertemuan" in letter_text
+    assert world.org.name.upper() in letter_text
 
     assert_language(message, language, world.org.name)
 
@@ -352,6 +372,7 @@ def test_every_invitation_is_audited_and_disclosed_under_the_consent_in_force(
     disclosures = list(Disclosure.objects.filter(participant=participant).order_by("id"))
     assert [d.kind for d in disclosures] == [
         "invitation_email",
+        "document_undangan",  # the letter attached to the mail
         "invitation_whatsapp",
         "invitation_letter",
     ]
@@ -384,6 +405,58 @@ def test_the_private_link_in_the_mail_opens_the_portal(
     assert AuditEvent.objects.get(action="portal.opened").object_ref == participant.code
     assert visitor.get("/undangan/").status_code == 200
     assert HttpClient().get(f"/undangan/?t={token[:-2]}xx").status_code == 404
+
+
+def test_the_mail_carries_the_finalised_letter_and_a_resend_carries_the_same_one(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    p = planned(world)
+    participant = add_participant(p.owner, p.conference, email="ayah@contoh.test")
+
+    result, first = send(participant, "email", p.owner, django_capture_on_commit_callbacks)
+    _result, again = send(participant, "email", p.owner, django_capture_on_commit_callbacks)
+
+    letter = letter_of(first)
+    qpdf_check(letter)
+    text = pdf_text(letter)
+    assert result["number"] in text
+    assert "Ruang BK" in text
+    assert letter_of(again) == letter  # served from storage, not produced again
+    assert [a[0].rsplit(".", 1)[1] for a in first.attachments] == ["pdf", "ics"]
+    document = Document.objects.get(kind="undangan", participant=participant)
+    assert document.finalised_at is not None
+    assert (document.number, document.format) == (result["number"], "pdf")
+    assert document.letter_number == LetterNumber.objects.get(participant=participant)
+    accesses = DocumentAccess.objects.filter(document=document)
+    assert [(a.channel, a.user_id, a.participant_id) for a in accesses] == [
+        ("email", p.owner.pk, participant.pk)
+    ] * 2
+    produced = actions("document.produced")
+    assert [row.object_ref for row in produced] == [document.code]
+    assert produced[0].actor_id == p.owner.pk
+    assert produced[0].refs["number"] == result["number"]
+    assert LetterNumber.objects.filter(participant=participant).count() == 1
+
+
+def test_after_a_reschedule_a_resend_carries_a_new_letter_with_the_new_place(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    p = planned(world)
+    participant = add_participant(p.owner, p.conference, email="ayah@contoh.test")
+    result, first = send(participant, "email", p.owner, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.conference_update_plan(
+            actor=p.owner, conference=p.conference, place="Ruang Kepala Sekolah"
+        )
+    participant.refresh_from_db()
+    _result, again = send(participant, "email", p.owner, django_capture_on_commit_callbacks)
+    old, new = pdf_text(letter_of(first)), pdf_text(letter_of(again))
+    assert "Ruang BK" in old and "Ruang Kepala Sekolah" not in old
+    assert "Ruang Kepala Sekolah" in new
+    assert result["number"] in new  # the participant keeps their number
+    documents = Document.objects.filter(kind="undangan", participant=participant)
+    assert documents.count() == 2 and all(d.finalised_at for d in documents)
+    assert LetterNumber.objects.filter(participant=participant).count() == 1
 
 
 def test_sending_marks_the_conference_invited(
