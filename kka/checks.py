@@ -119,6 +119,24 @@ def check_field_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.Chec
     return []
 
 
+SESSION_IDLE_RANGE = (5, 30)
+
+
+@checks.register("kka")
+def check_session_limits(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    low, high = SESSION_IDLE_RANGE
+    if not low <= settings.SESSION_IDLE_MINUTES <= high:
+        return [
+            checks.Error(
+                f"KKA_SESSION_IDLE_MINUTES must be a whole number from {low} to {high}.",
+                hint="Unset it for the default of 15 minutes without activity, or choose a "
+                f"value from {low} to {high}.",
+                id="kka.E015",
+            )
+        ]
+    return []
+
+
 def startup_errors() -> list[checks.CheckMessage]:
     found = checks.run_checks(include_deployment_checks=False)
     return [m for m in found if m.level >= checks.ERROR and not m.is_silenced()]

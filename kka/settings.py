@@ -9,6 +9,7 @@ system checks in ``kka.checks`` (ids ``kka.E0xx`` / ``kka.W0xx``), so that
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "django_htmx",
     "kka.audit",
     "kka.accounts",
@@ -90,6 +92,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kka.lib.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "kka.lib.request_context.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -99,8 +102,13 @@ MIDDLEWARE = [
     "kka.accounts.middleware.OrganisationMiddleware",
     "kka.accounts.middleware.LanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle (KKA_SESSION_IDLE_MINUTES) and absolute (12 h) session limits; after messages,
+    # so the login page can say why the session ended.
+    "kka.accounts.sessions.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a refused login into the lockout answer (kka.accounts.views).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kka.urls"
@@ -119,6 +127,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kka.accounts.context_processors.organisation",
+                "kka.lib.security.csp",
             ],
         },
     }
@@ -169,12 +178,52 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
+# Axes first: it refuses a locked-out email/address pair before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
+# --- Brute force (django-axes) -----------------------------------------------------------
+# Six failed logins for one email from one address lock that pair for 30 minutes: never
+# forever, never another address, and an unknown email is locked exactly like a known one.
+# Attempts are rows in the database, so every application server sees the same lock. Only
+# the typed email and the address are kept, and only until the cool-off has passed; KKA's
+# own audit log (auth.login_failed / auth.locked_out) is the lasting record.
+AXES_ENABLED = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = 6
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Attempts made while locked are refused but do not push the end of the lock further out.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (it holds the email)
+AXES_CLIENT_IP_CALLABLE = "kka.lib.request_context.client_ip"  # same address as the audit log
+AXES_LOCKOUT_CALLABLE = "kka.accounts.views.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are in the audit log already
+AXES_ENABLE_ACCESS_FAILURE_LOG = False  # no lasting list of typed emails
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
+
+# Sessions live in the database, which every application server shares: ending a session
+# (logout, "end all", a deactivated member) deletes its row and takes effect everywhere.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Absolute lifetime from login, whatever the activity; idle limit between 5 and 30 minutes
+# (kka.E015). Both are enforced by kka.accounts.sessions.SessionLimitsMiddleware.
 SESSION_COOKIE_AGE = 60 * 60 * 12
+SESSION_ABSOLUTE_SECONDS = SESSION_COOKIE_AGE
+_idle_minutes = os.environ.get("KKA_SESSION_IDLE_MINUTES", "15").strip() or "15"
+SESSION_IDLE_MINUTES = int(_idle_minutes) if _idle_minutes.isdigit() else -1  # -1: kka.E015
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# In production the names carry the __Host- prefix: the browser then accepts the cookie
+# only if it is Secure, has Path=/ and no Domain, so no subdomain can set or shadow it.
+SESSION_COOKIE_NAME = "__Host-kka_session" if PRODUCTION else "kka_session"
+CSRF_COOKIE_NAME = "__Host-kka_csrf" if PRODUCTION else "kka_csrf"
 
 # --- Internationalisation ---------------------------------------------------------
 LANGUAGE_CODE = "id"
@@ -260,6 +309,8 @@ LOGGING = {
     "loggers": {
         # Django's request logger prints full URLs and, on errors, local variables.
         "django.request": {"level": "ERROR", "propagate": True},
+        # django-axes reports every attempt at INFO; failures and locks are WARNING.
+        "axes": {"level": "WARNING", "propagate": True},
     },
 }
 

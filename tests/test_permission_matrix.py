@@ -13,6 +13,7 @@ answer is derived from the row's kind:
 from __future__ import annotations
 
 import base64
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,8 @@ from django.db import transaction
 from django.test import Client as HttpClient
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from kka.accounts.models import Role
+from kka.accounts.models import Role, UserSession
+from kka.accounts.sessions import key_hash
 from kka.cases import services
 from kka.cases.models import CaseRole, ImportBatch
 from kka.conferences import followup, meeting
@@ -159,6 +161,7 @@ def build_scene() -> Scene:
         "owner": owner,
     }
     member = world.org.memberships.get(user=world.dpo)
+    other_device_key = secrets.token_urlsafe(24)
     return Scene(
         world=world,
         users=users,
@@ -182,6 +185,12 @@ def build_scene() -> Scene:
             "evaluation": laijapen.code,
             "followup": home_visit.code,
             "document": attendance_list.code,
+            # A second session of the owner (another device), which only the owner may end.
+            "user_session": UserSession.objects.create(
+                user=owner,
+                key_hash=key_hash(other_device_key),
+                key_encrypted=other_device_key,
+            ).code,
         },
     )
 
@@ -334,6 +343,13 @@ def letter_register_reader(persona: str) -> Expect:
     return ("ok", None) if persona in COUNSELLORS | {"admin"} else ("404", None)
 
 
+def own_session_post(persona: str) -> Expect:
+    """Ending a session: only its own user (the scene's extra session is the owner's)."""
+    if persona == "anonymous":
+        return (None, "login")
+    return (None, "ok") if persona == "owner" else (None, "404")
+
+
 def letter_voider_post(persona: str) -> Expect:
     return (None, template_editor(persona)[1])
 
@@ -359,6 +375,10 @@ MATRIX: dict[str, tuple[dict[str, str], Callable[[str], Expect]]] = {
     "accounts:member_set_active": ({"code": "membership"}, org_admin_post),
     "accounts:organisation_settings": ({}, org_admin),
     "accounts:organisation_logo": ({}, org_admin_post),
+    "accounts:sessions": ({}, logged_in),
+    "accounts:session_end": ({"code": "user_session"}, own_session_post),
+    # Ends every session of the person, this one included: back to the login page.
+    "accounts:sessions_end_all": ({}, logout),
     "cases:case_list": ({}, counselling_read),
     "cases:client_list": ({}, counselling_read),
     "cases:client_create": ({}, counselling),
@@ -560,3 +580,38 @@ def test_deactivated_owner_loses_access_on_the_next_request() -> None:
     assert http.get(url).status_code == 200
     scene.world.org.memberships.filter(user=scene.users["owner"]).update(is_active=False)
     assert http.get(url).status_code == 404
+
+
+# --- Expired session: every staff page sends an idle or too old session to the login page.
+
+STAFF_GET = [name for name in MATRIX if MATRIX[name][1]("anonymous")[0] == "login"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("reason", ["idle", "absolute"])
+@pytest.mark.parametrize("name", STAFF_GET)
+def test_expired_session_is_sent_to_login_and_removed(scene: Scene, name: str, reason: str) -> None:
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    from kka.accounts import sessions
+
+    kwargs = {key: scene.objects.get(value, value) for key, value in MATRIX[name][0].items()}
+    url = reverse(name, kwargs=kwargs)
+    http = HttpClient()
+    http.force_login(scene.users["owner"])
+    session = http.session
+    key = session.session_key
+    if reason == "idle":
+        session[sessions.SEEN_AT] -= settings.SESSION_IDLE_MINUTES * 60 + 1
+    else:
+        session[sessions.AUTH_AT] -= settings.SESSION_ABSOLUTE_SECONDS + 1
+    session.save()
+
+    response = http.get(url)
+
+    assert _classify(response) == "login", f"GET {url} with an expired session"
+    assert not Session.objects.filter(session_key=key).exists()
+    row = UserSession.objects.get(key_hash=key_hash(key))
+    assert row.ended_at is not None
+    assert row.end_reason == reason

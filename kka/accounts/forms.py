@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kka.accounts.models import Organisation, Role
@@ -28,6 +33,24 @@ class LoginForm(AuthenticationForm):
         # Addresses are stored in lower case (UserManager.create_user, member_add);
         # "Rina@Sekolah.sch.id" typed on a phone must find the same account.
         return str(self.cleaned_data["username"]).lower()
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except ValidationError:
+            # django-axes marks the request when this email/address pair is locked (the
+            # sixth failure, and every try until the cool-off ends). The message is the
+            # same whether or not the email has an account.
+            if getattr(self.request, "axes_locked_out", False):
+                raise ValidationError(lockout_message(), code="locked_out") from None
+            raise
+
+
+def lockout_message() -> str:
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return gettext("Terlalu banyak percobaan. Coba lagi dalam %(minutes)s menit.") % {
+        "minutes": minutes
+    }
 
 
 class MemberAddForm(forms.Form):

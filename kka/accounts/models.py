@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kka.lib.codes import new_code
+from kka.lib.fields import EncryptedTextField
 
 
 class UserManager(BaseUserManager["User"]):
@@ -231,3 +232,46 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}@{self.organisation_id}:{self.role}"
+
+
+class SessionEndReason(models.TextChoices):
+    LOGOUT = "logout", _("Keluar")
+    IDLE = "idle", _("Tidak ada aktivitas")
+    ABSOLUTE = "absolute", _("Batas 12 jam")
+    ENDED_BY_USER = "ended_by_user", _("Diakhiri pengguna")
+    ALL = "all", _("Keluar dari semua perangkat")
+    DEACTIVATED = "deactivated", _("Akun dinonaktifkan")
+    PASSWORD_CHANGED = "password_changed", _("Kata sandi diubah")
+
+
+def new_session_code() -> str:
+    return new_code(10)
+
+
+class UserSession(models.Model):
+    """One login of a user on one device, so that they can see and end it.
+
+    The session key itself never appears here in clear: ``key_hash`` (a keyed HMAC)
+    finds the row for a request, and ``key_encrypted`` lets KKA delete that session from
+    the session store when it is ended from elsewhere. ``ip_network`` keeps only the
+    network part of the address and ``device`` a short "Browser · System" summary.
+    """
+
+    code = models.CharField(max_length=12, unique=True, default=new_session_code, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_sessions")
+    key_hash = models.CharField(max_length=64, unique=True)
+    key_encrypted = EncryptedTextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, blank=True, choices=SessionEndReason.choices)
+    ip_network = models.CharField(max_length=50, blank=True)
+    device = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("sesi")
+        verbose_name_plural = _("sesi")
+        indexes = [models.Index(fields=["user", "ended_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.code}"

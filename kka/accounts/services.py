@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from kka.accounts.models import Membership, Organisation, Role, User
 from kka.accounts.policy import role_in
+from kka.accounts.sessions import user_sessions_end
 from kka.audit.services import audit_log
 
 ORGANISATION_EDITABLE_FIELDS = (
@@ -225,6 +226,10 @@ def member_set_active(*, actor: User, membership: Membership, active: bool) -> M
         object_ref=membership.code,
         refs={"affected_user": membership.user_id},
     )
+    if not active:
+        # Access ends on the next request anyway (memberships are read per request);
+        # ending every session of the person makes that true on every server at once.
+        user_sessions_end(actor=actor, user=membership.user, reason="deactivated")
     return membership
 
 

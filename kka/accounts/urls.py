@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from kka.accounts import views
+from kka.accounts import views, views_sessions
 
 app_name = "accounts"
 
@@ -42,4 +42,7 @@ urlpatterns = [
     path("lembaga/anggota/<str:code>/status/", views.member_set_active, name="member_set_active"),
     path("lembaga/pengaturan/", views.organisation_settings, name="organisation_settings"),
     path("lembaga/pengaturan/logo/", views.organisation_logo, name="organisation_logo"),
+    path("sesi/", views_sessions.session_list, name="sessions"),
+    path("sesi/akhiri-semua/", views_sessions.sessions_end_all, name="sessions_end_all"),
+    path("sesi/<str:code>/akhiri/", views_sessions.session_end, name="session_end"),
 ]

@@ -8,8 +8,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.forms.utils import ErrorDict
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -17,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kka.accounts import policy, services
+from kka.accounts import policy, services, sessions
 from kka.accounts.decorators import organisation_capability
 from kka.accounts.forms import (
     LanguageForm,
@@ -26,6 +27,7 @@ from kka.accounts.forms import (
     MemberRoleForm,
     OrganisationForm,
     OrganisationSwitchForm,
+    lockout_message,
 )
 from kka.accounts.middleware import SESSION_ORGANISATION_KEY
 from kka.accounts.models import Membership, Organisation, User
@@ -38,6 +40,35 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+LOCKED_OUT_STATUS = 429
+
+
+def lockout_response(
+    request: HttpRequest, original_response: Any = None, credentials: Any = None
+) -> HttpResponse:
+    """django-axes' AXES_LOCKOUT_CALLABLE: the answer to a login refused by the lock.
+
+    The login view has already rendered its own page with the lockout message
+    (``LoginForm.clean``); that page is kept and only marked 429. The answer is the
+    same for an email with or without an account: the lock is per typed email and
+    address, whatever exists.
+    """
+    if isinstance(original_response, HttpResponse) and not original_response.streaming:
+        original_response.status_code = LOCKED_OUT_STATUS
+        return original_response
+    # No rendered page to keep (axes' async path passes none): show the login page.
+    form = LoginForm(request)
+    form._errors = ErrorDict(  # type: ignore[attr-defined]
+        {NON_FIELD_ERRORS: form.error_class([lockout_message()], error_class="nonfield")}
+    )
+    return render(
+        request,
+        LoginView.template_name,
+        {"form": form, "next": ""},
+        status=LOCKED_OUT_STATUS,
+    )
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:password_change_done")
@@ -48,6 +79,14 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             services.audit_auth_event(
                 action="auth.password_changed",
                 user=self.request.user,  # type: ignore[arg-type]
+            )
+            # Every other session of the person ends; this one (its key just rotated) stays.
+            sessions.user_sessions_end(
+                actor=self.request.user,  # type: ignore[arg-type]
+                user=self.request.user,  # type: ignore[arg-type]
+                reason="password_changed",
+                keep=sessions.current_row(self.request),
+                keep_key=self.request.session.session_key,
             )
         return response
 
@@ -76,6 +115,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         with transaction.atomic():
             response = super().form_valid(form)
             services.audit_auth_event(action="auth.password_reset_done", user=form.user)
+            sessions.user_sessions_end(actor=None, user=form.user, reason="password_changed")
         return response
 
 

@@ -10,6 +10,7 @@ ACTIONS: dict[str, str] = {
     # accounts
     "auth.login": "User logged in",
     "auth.login_failed": "Login failed",
+    "auth.locked_out": "Login refused: too many failures for this email from this address",
     "auth.logout": "User logged out",
     "auth.password_changed": "User changed their password",
     "auth.password_reset_requested": "Password reset requested",
@@ -79,6 +80,8 @@ ACTIONS: dict[str, str] = {
     "minutes.addendum_added": "Addendum added to finalised minutes",
     "attendance.recorded": "Attendance recorded",
     # after the meeting: commitments, evaluations, follow-up
+    "auth.session_ended": "Session ended (reason code: logout, idle, absolute, ended_by_user, "
+    "all, deactivated, password_changed)",
     "commitment.added": "Commitment recorded",
     "commitment.status_changed": "Commitment status changed",
     "commitment.progress_added": "Progress note added to a commitment",

@@ -255,7 +255,10 @@ def test_deactivated_member_loses_the_organisation_on_their_next_request(
     assert membership.is_active is False
     deactivated = AuditEvent.objects.get(action="org.member_deactivated")
     assert deactivated.refs == {"affected_user": world.counsellor.pk}
-    # Same session, next request: still logged in, but no organisation any more.
+    # Every session of the person ended (kka.accounts.sessions): the next request goes to
+    # the login page; logged in again, they have no organisation any more.
+    assert counsellor_client.get("/")["Location"].startswith("/akun/masuk/")
+    counsellor_client.force_login(world.counsellor)
     home = counsellor_client.get("/")
     assert home.status_code == 200
     html = home.content.decode()
@@ -287,6 +290,8 @@ def test_deactivated_admin_loses_the_admin_pages_on_the_next_request(world: Worl
 
     first_client.post(status_url(membership_of(second_admin, world.org)), {"active": "0"})
 
+    assert second_client.get(LIST_URL)["Location"].startswith("/akun/masuk/")
+    second_client.force_login(second_admin)
     assert second_client.get(LIST_URL).status_code == 404
 
 

@@ -552,5 +552,8 @@ def test_logout_is_audited(client: Client) -> None:
     assert list(AuditEvent.objects.values_list("action", "actor_id")) == [
         ("auth.login", user.pk),
         ("auth.logout", user.pk),
+        ("auth.session_ended", user.pk),
     ]
-    assert audit_verify() == (2, None)
+    ended = AuditEvent.objects.get(action="auth.session_ended")
+    assert ended.refs["reason"] == "logout"
+    assert audit_verify() == (3, None)

@@ -142,3 +142,70 @@ def test_project_urls_still_work_beside_the_failing_view(client: Client) -> None
     assert client.get("/akun/masuk/").status_code == 200
     assert client.get("/tidak-ada/").status_code == 404
     assert "Halaman tidak ditemukan" in client.get("/tidak-ada/").content.decode()
+
+
+# What a database error or a file path would show.
+INTERNALS = ("SELECT ", "INSERT ", "sqlite", "psycopg", "OperationalError", 'File "', '.py"')
+
+
+def assert_no_internals(html: str) -> None:
+    from django.conf import settings
+
+    assert_no_leaks(html)
+    for leak in (*INTERNALS, str(settings.BASE_DIR)):
+        assert leak not in html, leak
+
+
+@pytest.mark.django_db
+def test_403_from_a_refused_write_is_the_generic_page(client: Client, world: World) -> None:
+    from kka.cases import services as case_services
+    from kka.cases.models import CaseRole
+    from tests.personas import make_user
+
+    client_record = case_services.client_create(
+        actor=world.counsellor, organisation=world.org, full_name="Ani", birth_date="2012-01-01"
+    )
+    case = case_services.case_open(
+        actor=world.counsellor,
+        client=client_record,
+        bidang="sosial",
+        title="Judul-rahasia-kasus",
+        intake_source="guru",
+    )
+    supervisor = make_user(organisation=world.org)
+    case_services.case_member_add(
+        actor=world.counsellor, case=case, user=supervisor, role=CaseRole.SUPERVISOR
+    )
+    client.force_login(supervisor)
+
+    response = client.get(f"/kasus/{case.code}/ubah/")
+
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Tindakan tidak diizinkan" in html
+    assert "Judul-rahasia-kasus" not in html
+    assert_no_internals(html)
+
+
+@pytest.mark.django_db
+def test_csrf_failure_is_the_generic_page_without_the_reason(world: World) -> None:
+    http = Client(enforce_csrf_checks=True)
+    http.force_login(world.counsellor)
+
+    response = http.post("/akun/masuk/", {"username": "x", "password": "y"})
+
+    assert response.status_code == 403
+    html = response.content.decode()
+    for detail in ("CSRF", "Referer", "Origin checking", "cookie not set", "token missing"):
+        assert detail not in html, detail
+    assert_no_internals(html)
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.web.urls_boom")
+def test_500_page_shows_no_sql_or_path(client: Client) -> None:
+    client.raise_request_exception = False
+
+    html = client.get("/uji/meledak/").content.decode()
+
+    assert_no_internals(html)
