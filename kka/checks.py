@@ -137,6 +137,19 @@ def check_session_limits(app_configs: Any = None, **kwargs: Any) -> list[checks.
     return []
 
 
+@checks.register("kka")
+def check_second_factor(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    if settings.PRODUCTION and not getattr(settings, "KKA_REQUIRE_2FA", True):
+        return [
+            checks.Warning(
+                "KKA_REQUIRE_2FA is off in production: staff may log in with a password only.",
+                hint="Only for a demo. Unset KKA_REQUIRE_2FA (or set it to true) for real use.",
+                id="kka.W012",
+            )
+        ]
+    return []
+
+
 def startup_errors() -> list[checks.CheckMessage]:
     found = checks.run_checks(include_deployment_checks=False)
     return [m for m in found if m.level >= checks.ERROR and not m.is_silenced()]

@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "kka.audit",
     "kka.accounts",
     "kka.cases",
@@ -99,12 +101,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "kka.accounts.middleware.OrganisationMiddleware",
     "kka.accounts.middleware.LanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Idle (KKA_SESSION_IDLE_MINUTES) and absolute (12 h) session limits; after messages,
     # so the login page can say why the session ended.
     "kka.accounts.sessions.SessionLimitsMiddleware",
+    # Second factor: a logged-in person who has not given it is sent to verify/enrol.
+    "kka.accounts.two_factor.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last: turns a refused login into the lockout answer (kka.accounts.views).
@@ -314,6 +319,13 @@ LOGGING = {
     },
 }
 
+# Second factor (TOTP + hashed backup codes) for every staff account; on by default in
+# production (kka.W012 warns when production turns it off, e.g. for a demo).
+KKA_REQUIRE_2FA = env_bool("KKA_REQUIRE_2FA", PRODUCTION)
+# A fresh second factor is asked again before sensitive actions older than this.
+KKA_STEP_UP_SECONDS = 5 * 60
+OTP_TOTP_ISSUER = "KKA"
+OTP_TOTP_THROTTLE_FACTOR = 1
 KKA_DEMO_PASSWORD = os.environ.get("KKA_DEMO_PASSWORD", "")
 # The address people reach KKA at, for links in mail (private invitation links).
 KKA_BASE_URL = os.environ.get("KKA_BASE_URL", "" if PRODUCTION else "http://127.0.0.1:8000")

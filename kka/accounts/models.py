@@ -275,3 +275,23 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.code}"
+
+
+class BackupCode(models.Model):
+    """A one-time backup code for the second factor, stored only as a password hash.
+
+    The code itself is shown once, when it is made; ``used_at`` spends it.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="backup_codes")
+    code_hash = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("kode cadangan")
+        verbose_name_plural = _("kode cadangan")
+        indexes = [models.Index(fields=["user", "used_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.pk}"

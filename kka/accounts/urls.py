@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from kka.accounts import views, views_sessions
+from kka.accounts import views, views_sessions, views_two_factor
 
 app_name = "accounts"
 
@@ -34,6 +34,9 @@ urlpatterns = [
         ),
         name="password_reset_complete",
     ),
+    path("verifikasi/", views_two_factor.otp_verify, name="otp_verify"),
+    path("2fa/daftar/", views_two_factor.otp_enrol, name="otp_enrol"),
+    path("2fa/", views_two_factor.otp_manage, name="otp_manage"),
     path("bahasa/", views.set_language, name="set_language"),
     path("lembaga/pilih/", views.switch_organisation, name="switch_organisation"),
     path("lembaga/anggota/", views.member_list, name="member_list"),

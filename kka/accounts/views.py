@@ -14,6 +14,7 @@ from django.forms.utils import ErrorDict
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -31,6 +32,7 @@ from kka.accounts.forms import (
 )
 from kka.accounts.middleware import SESSION_ORGANISATION_KEY
 from kka.accounts.models import Membership, Organisation, User
+from kka.accounts.stepup import step_up_required
 from kka.audit.services import audit_log
 
 
@@ -69,6 +71,7 @@ def lockout_response(
     )
 
 
+@method_decorator(step_up_required(password_in_form=True), name="dispatch")
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:password_change_done")

@@ -80,6 +80,12 @@ ACTIONS: dict[str, str] = {
     "minutes.addendum_added": "Addendum added to finalised minutes",
     "attendance.recorded": "Attendance recorded",
     # after the meeting: commitments, evaluations, follow-up
+    "auth.otp_enrolled": "Second factor (TOTP app) enrolled",
+    "auth.otp_verified": "Second factor given after login (method code: totp, backup_code)",
+    "auth.otp_failed": "Wrong second-factor code or password at verification (method code)",
+    "auth.otp_reset": "Second factor removed by its owner (enrols again)",
+    "auth.backup_codes_regenerated": "New backup codes made (old ones void)",
+    "auth.step_up": "Fresh verification for a sensitive action (method code)",
     "auth.session_ended": "Session ended (reason code: logout, idle, absolute, ended_by_user, "
     "all, deactivated, password_changed)",
     "commitment.added": "Commitment recorded",

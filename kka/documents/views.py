@@ -17,7 +17,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from kka.accounts import two_factor
 from kka.accounts.models import User
+from kka.accounts.stepup import step_up_url
 from kka.conferences import access as conference_access
 from kka.documents import registry, services
 from kka.documents.models import DocumentAccess, DocumentFormat
@@ -91,6 +93,10 @@ def produce(request: HttpRequest, kind: str, code: str) -> HttpResponse:
 @no_store
 def download(request: HttpRequest, code: str) -> HttpResponse:
     document = services.access_document(request.user, code)
+    # The counsellor-only minutes (private notes) ask for a fresh second factor.
+    rahasia = document.kind == "notulen" and document.edition == "rahasia"
+    if rahasia and not two_factor.verified_recently(request):
+        return redirect(step_up_url(request))
     data = services.document_bytes(document)
     services.record_access(
         document=document, channel=DocumentAccess.Channel.DOWNLOAD, user=_user(request)
@@ -109,6 +115,8 @@ def bundle(request: HttpRequest, code: str) -> HttpResponse:
     if posting:
         services.bundle_produce_missing(actor=_user(request), conference=conference)
     documents = services.bundle_documents(conference)
+    if any(d.edition == "rahasia" for d in documents) and not two_factor.verified_recently(request):
+        return redirect(step_up_url(request))  # holds the counsellor-only minutes
     try:
         data = services.bundle(user=_user(request), conference=conference, documents=documents)
     except ValidationError as error:

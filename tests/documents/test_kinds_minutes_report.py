@@ -40,7 +40,7 @@ from tests.documents.util import (
     qpdf_check,
     squash,
 )
-from tests.personas import make_user
+from tests.personas import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -665,6 +665,10 @@ def test_the_buttons_produce_the_documents_through_the_documents_service(
         reverse("documents:produce", args=["notulen", code]), {"fmt": "pdf", "edition": "rahasia"}
     )
     assert response.status_code == 302
+    # The rahasia edition asks for a fresh step-up (password here: no second factor).
+    asked = http.get(response["Location"])
+    assert asked.status_code == 302 and asked["Location"].startswith("/akun/verifikasi/")
+    http.post("/akun/verifikasi/", {"password": PASSWORD})
     assert PRIVATE_CANARY in pdf_text(http.get(response["Location"]).content)
     response = http.post(reverse("documents:produce", args=["notulen", code]), {"fmt": "pdf"})
     shared = pdf_text(http.get(response["Location"]).content)
