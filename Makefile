@@ -70,6 +70,7 @@ check: $(VENV)/.installed-dev messages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy kka
+	$(BIN)/bandit -q -c pyproject.toml -r kka
 	$(KKA) makemigrations --check --dry-run
 
 makemessages: $(VENV)/.installed-dev

@@ -281,3 +281,29 @@ def test_the_wsgi_application_starts_with_a_proper_configuration(tmp_path: Path)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_every_accepted_bandit_finding_has_a_reason_and_a_future_expiry() -> None:
+    """A ``# nosec`` is allowed only under an "Accepted (bandit <ids>, until <date>):
+    <reason>." line whose date has not passed; then the finding must be looked at again."""
+    import datetime as dt
+    import re
+    from pathlib import Path
+
+    import kka
+
+    accepted = re.compile(r"# Accepted \(bandit ((?:B\d+ ?)+), until (\d{4}-\d{2}-\d{2})\): \S.+")
+    found = 0
+    for path in Path(kka.__file__).parent.rglob("*.py"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for n, line in enumerate(lines):
+            if "# nosec" not in line:
+                continue
+            found += 1
+            above = accepted.search(lines[n - 1]) if n else None
+            assert above, f"{path}:{n + 1}: # nosec without an Accepted line above"
+            ids = set(line.split("# nosec", 1)[1].split())
+            assert ids == set(above.group(1).split()), f"{path}:{n + 1}"
+            until = dt.date.fromisoformat(above.group(2))
+            assert until >= dt.date.today(), f"{path}:{n + 1}: accepted until {until}, look again"
+    assert found >= 1
