@@ -515,22 +515,26 @@ def _salutation(participant: Participant) -> str:
     return _("Bapak/Ibu %(name)s") % {"name": name}
 
 
+def invitation_purpose(participant: Participant) -> str:
+    """Why the participant is invited, neutrally, in the active language (the mail's
+    text and the letter's "Keperluan" both use it)."""
+    organisation = participant.conference.case.organisation
+    if participant.category == "keluarga":
+        return _("membahas perkembangan putra/putri atau anggota keluarga Bapak/Ibu")
+    if participant.category == CLIENT_CATEGORY:
+        return _("membicarakan perkembangan Anda bersama pihak yang dapat membantu")
+    return _("koordinasi pendampingan seorang %(who)s di %(org)s") % {
+        "who": _("peserta didik")
+        if organisation.setting in ("sekolah", "madrasah")
+        else _("anggota"),
+        "org": organisation.name,
+    }
+
+
 def invitation_default_text(participant: Participant) -> str:
     """Neutral wording: never the problem, the records, or the client's full name."""
-    conference = participant.conference
-    organisation = conference.case.organisation
     with translation.override(participant.language or "id"):
-        if participant.category == "keluarga":
-            purpose = _("membahas perkembangan putra/putri atau anggota keluarga Bapak/Ibu")
-        elif participant.category == CLIENT_CATEGORY:
-            purpose = _("membicarakan perkembangan Anda bersama pihak yang dapat membantu")
-        else:
-            purpose = _("koordinasi pendampingan seorang %(who)s di %(org)s") % {
-                "who": _("peserta didik")
-                if organisation.setting in ("sekolah", "madrasah")
-                else _("anggota"),
-                "org": organisation.name,
-            }
+        purpose = invitation_purpose(participant)
         return _(
             "Dengan hormat, kami mengundang %(salutation)s untuk hadir dalam pertemuan "
             "terbatas guna %(purpose)s. Pertemuan ini bersifat rahasia. Mohon konfirmasi "

@@ -42,13 +42,9 @@ def salutation(participant: Participant) -> str:
 
 
 def purpose(participant: Participant, organisation: Any) -> str:
-    """The neutral purpose (the same wording as the default invitation text)."""
-    if participant.category == "keluarga":
-        return "membahas perkembangan putra/putri atau anggota keluarga Bapak/Ibu"
-    if participant.category == CLIENT_CATEGORY:
-        return "membicarakan perkembangan Anda bersama pihak yang dapat membantu"
-    who = "peserta didik" if organisation.setting in ("sekolah", "madrasah") else "anggota"
-    return f"koordinasi pendampingan seorang {who} di {organisation.name}"
+    """The neutral purpose, worded as in the default invitation text (in Indonesian)."""
+    with translation.override("id"):
+        return conference_services.invitation_purpose(participant)
 
 
 def body_text(participant: Participant) -> str:
