@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "kka.conferences",
     "kka.documents",
     "kka.portal",
+    "kka.privacy",
     "kka.web",
 ]
 

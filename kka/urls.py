@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("kka.conferences.urls")),
     path("", include("kka.portal.urls")),
     path("", include("kka.documents.urls")),
+    path("", include("kka.privacy.urls")),
     path("healthz", web_views.healthz, name="healthz"),
     path("readyz", web_views.readyz, name="readyz"),
 ]

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from kka.accounts import policy
+from kka.privacy import policy as privacy_policy
 
 
 def organisation(request: HttpRequest) -> dict[str, Any]:
@@ -16,5 +17,6 @@ def organisation(request: HttpRequest) -> dict[str, Any]:
         "all_memberships": getattr(request, "memberships", []),
         "may_manage_members": policy.may_manage_members(membership),
         "may_counsel": policy.may_counsel(membership),
+        "may_act_as_dpo": privacy_policy.may_act_as_dpo(membership),
         "mail_delivered": settings.MAIL_DELIVERED,
     }

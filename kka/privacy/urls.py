@@ -1,0 +1,19 @@
+from django.urls import path
+
+from kka.privacy import (
+    urls_breakglass,
+    urls_incidents,
+    urls_requests,
+    urls_retention,
+    views_dpo,
+)
+
+app_name = "privacy"
+
+urlpatterns = [
+    path("privasi/", views_dpo.dpo_home, name="dpo_home"),
+    *urls_breakglass.urlpatterns,
+    *urls_requests.urlpatterns,
+    *urls_incidents.urlpatterns,
+    *urls_retention.urlpatterns,
+]
