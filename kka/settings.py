@@ -55,7 +55,8 @@ elif PRODUCTION:
 else:
     from kka.lib.crypto import new_field_key
 
-    FIELD_ENCRYPTION_KEYS = [secret_file("field.keys", new_field_key)]
+    # One key per line (or comma-separated), newest first, as in KKA_FIELD_KEYS.
+    FIELD_ENCRYPTION_KEYS = secret_file("field.keys", new_field_key).replace(",", " ").split()
 
 # Key for blind indexes (keyed hashes that let names be searched without storing them).
 if os.environ.get("KKA_INDEX_KEY"):
@@ -316,6 +317,9 @@ LOGGING = {
     "loggers": {
         # Django's request logger prints full URLs and, on errors, local variables.
         "django.request": {"level": "ERROR", "propagate": True},
+        # At DEBUG the template engine logs every failed variable lookup with the whole
+        # context (decrypted case data): never below INFO, whatever KKA_LOG_LEVEL says.
+        "django.template": {"level": "INFO", "propagate": True},
         # django-axes reports every attempt at INFO; failures and locks are WARNING.
         "axes": {"level": "WARNING", "propagate": True},
     },

@@ -148,6 +148,31 @@ def build_scene() -> Scene:
     attendance_list = document_services.produce(
         actor=owner, kind="daftar_hadir", fmt="pdf", conference=conference
     )
+    from kka.privacy import subject as privacy_subject
+
+    subject_request = privacy_subject.request_record(actor=owner, client=client, kind="access")
+    from kka.privacy import erasure as privacy_erasure
+
+    # An erasure the owner asked for, waiting for the DPO or the coordinator.
+    erasure_request = privacy_erasure.erasure_request(actor=owner, client=client)
+    # The coordinator's break-glass on the case, already over (it grants nothing now).
+    from kka.privacy.models import BreakGlass
+
+    past_break_glass = BreakGlass.objects.create(
+        organisation=world.org,
+        case=case,
+        user=world.coordinator,
+        reason="Uji: akses darurat yang sudah berakhir",
+        started_at=case.opened_at,
+        expires_at=case.opened_at,
+    )
+    from kka.privacy import incidents as privacy_incidents
+    from kka.privacy.models import IncidentSubject
+
+    incident = privacy_incidents.incident_record(
+        actor=world.dpo, organisation=world.org, title="Uji", discovered_at=case.opened_at
+    )
+    IncidentSubject.objects.create(incident=incident, client=client, categories=["identitas"])
     users = {
         "anonymous": None,
         "outsider": world.outsider,
@@ -185,6 +210,10 @@ def build_scene() -> Scene:
             "evaluation": laijapen.code,
             "followup": home_visit.code,
             "document": attendance_list.code,
+            "subject_request": subject_request.code,
+            "breakglass": past_break_glass.code,
+            "erasure_request": erasure_request.code,
+            "incident": incident.code,
             # A second session of the owner (another device), which only the owner may end.
             "user_session": UserSession.objects.create(
                 user=owner,
@@ -354,6 +383,63 @@ def letter_voider_post(persona: str) -> Expect:
     return (None, template_editor(persona)[1])
 
 
+def client_writer_read(persona: str) -> Expect:
+    """A download for who may write the client (GET only)."""
+    return (case_write(persona)[0], None)
+
+
+def dpo_read(persona: str) -> Expect:
+    """A page of the DPO only (organisation role); everyone else 404."""
+    if persona == "anonymous":
+        return ("login", None)
+    return ("ok", None) if persona == "dpo" else ("404", None)
+
+
+def dpo_form(persona: str) -> Expect:
+    """A form of the DPO only (a step-up sends the DPO on: "ok"); everyone else 404."""
+    if persona == "anonymous":
+        return ("login", "login")
+    return ("ok", "ok") if persona == "dpo" else ("404", "404")
+
+
+def coordinator_form(persona: str) -> Expect:
+    """Break-glass request: the coordinator only (sent on to the step-up: "ok")."""
+    if persona == "anonymous":
+        return ("login", "login")
+    return ("ok", "ok") if persona == "coordinator" else ("404", "404")
+
+
+def breakglass_holder_post(persona: str) -> Expect:
+    """Ending a break-glass: only the coordinator who holds it."""
+    if persona == "anonymous":
+        return (None, "login")
+    return (None, "ok") if persona == "coordinator" else (None, "404")
+
+
+def dpo_post(persona: str) -> Expect:
+    return (None, dpo_form(persona)[1])
+
+
+ERASURE_APPROVERS = {"dpo", "coordinator"}
+
+
+def erasure_viewer(persona: str) -> Expect:
+    """An erasure request: the client's team and the approvers (codes and counts only)."""
+    if persona == "anonymous":
+        return ("login", None)
+    return ("ok", None) if persona in CASE_TEAM | ERASURE_APPROVERS else ("404", None)
+
+
+def erasure_decider_post(persona: str) -> Expect:
+    """Approve / reject: a DPO or coordinator (sent on to the step-up: "ok"); the team,
+    the requester (the owner) included, sees the request but may not decide: 403."""
+    if persona == "anonymous":
+        return (None, "login")
+    if persona in ERASURE_APPROVERS:
+        return (None, "ok")
+    return (None, "403") if persona in CASE_TEAM else (None, "404")
+
+
 # url name -> (kwargs from the scene's objects, expectation)
 MATRIX: dict[str, tuple[dict[str, str], Callable[[str], Expect]]] = {
     "healthz": ({}, public),
@@ -484,6 +570,39 @@ MATRIX: dict[str, tuple[dict[str, str], Callable[[str], Expect]]] = {
     "documents:produce": ({"kind": "daftar_hadir", "code": "conference"}, case_write_post),
     "documents:download": ({"code": "document"}, case_read),
     "documents:bundle": ({"code": "conference"}, case_read_write),
+    # Data subject rights: who may write the client, then a fresh step-up (which a
+    # writer here is sent to: "ok"); the DPO's register lists client codes only.
+    "privacy:subject_home": ({"code": "client"}, client_writer_read),
+    "privacy:request_add": ({"code": "client"}, case_write_post),
+    "privacy:request_close": (
+        {"code": "client", "request_code": "subject_request"},
+        case_write_post,
+    ),
+    "privacy:access_export": ({"code": "client", "fmt": "pdf"}, client_writer_read),
+    "privacy:correction": ({"code": "client"}, case_write),
+    "privacy:restriction_start": ({"code": "client"}, case_write_post),
+    "privacy:restriction_lift": ({"code": "client"}, case_write_post),
+    "privacy:request_list": ({}, dpo_read),
+    "privacy:dpo_home": ({}, dpo_read),
+    "privacy:retention_settings": ({}, dpo_form),
+    "privacy:ropa": ({}, dpo_read),
+    "privacy:breakglass_request": ({}, coordinator_form),
+    "privacy:breakglass_end": ({"code": "breakglass"}, breakglass_holder_post),
+    "privacy:breakglass_list": ({}, dpo_read),
+    "privacy:breakglass_review": ({"code": "breakglass"}, dpo_post),
+    "privacy:erasure_new": ({"code": "client"}, case_write),
+    "privacy:erasure_detail": ({"code": "erasure_request"}, erasure_viewer),
+    "privacy:erasure_approve": ({"code": "erasure_request"}, erasure_decider_post),
+    "privacy:erasure_reject": ({"code": "erasure_request"}, erasure_decider_post),
+    "privacy:incident_list": ({}, dpo_read),
+    "privacy:incident_create": ({}, dpo_form),
+    "privacy:incident_detail": ({"code": "incident"}, dpo_read),
+    "privacy:incident_edit": ({"code": "incident"}, dpo_form),
+    "privacy:incident_find_affected": ({"code": "incident"}, dpo_post),
+    "privacy:incident_notified": ({"code": "incident"}, dpo_post),
+    "privacy:incident_subject_notified": ({"code": "incident", "client": "client"}, dpo_post),
+    # A step-up first (the DPO is sent on to it: "ok"); the draft names the addressee.
+    "privacy:incident_notice": ({"code": "incident", "client": "client"}, dpo_read),
 }
 
 

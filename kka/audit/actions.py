@@ -112,6 +112,7 @@ ACTIONS: dict[str, str] = {
     "breakglass.refused": "Break-glass refused (reason too short, not allowed, or no step-up)",
     "breakglass.ended": "Break-glass access ended before its 60 minutes",
     "breakglass.reviewed": "DPO marked a break-glass use as reviewed",
+    "breakglass.list_viewed": "DPO opened the break-glass register (reasons shown)",
     "privacy.request_received": "Data subject request recorded (kind code)",
     "privacy.request_completed": "Data subject request completed (kind code)",
     "privacy.request_rejected": "Data subject request rejected (kind code)",

@@ -30,10 +30,13 @@ from kka.cases.models import (
     ProblemAspect,
     ProblemResource,
 )
+from kka.privacy.restriction import refuse_if_restricted
 
 OWNER = "owner"
 CO_COUNSELLOR = CaseRole.CO_COUNSELLOR.value
 SUPERVISOR = CaseRole.SUPERVISOR.value
+# A coordinator's time-limited emergency read access (kka.privacy.breakglass).
+BREAK_GLASS = "break_glass"
 WRITER_ROLES = frozenset({OWNER, CO_COUNSELLOR})
 
 
@@ -56,9 +59,13 @@ def case_role(user: Any, case: Case) -> str | None:
     if case.owner_id == user.pk:
         return OWNER
     member = CaseMember.objects.filter(case=case, user_id=user.pk).only("role").first()
-    if member is None:
+    if member is not None:
+        return member.role
+    from kka.privacy import breakglass  # the privacy app builds on this module
+
+    if breakglass.reading_grant(user, case) is None:
         return None
-    return member.role
+    return BREAK_GLASS
 
 
 def _check(role: str | None, *, write: bool) -> None:
@@ -68,11 +75,19 @@ def _check(role: str | None, *, write: bool) -> None:
         raise PermissionDenied
 
 
+def _refuse_when_restricted(user: Any, client: Client, *, write: bool) -> None:
+    """A restricted client (UU PDP restriction of processing): reads yes, changes no."""
+    if not write:
+        return
+    refuse_if_restricted(client=client, actor=user)
+
+
 def access_case(user: Any, code: str, *, write: bool = False) -> Case:
     case = Case.objects.select_related("client", "owner", "organisation").filter(code=code).first()
     if case is None:
         raise Http404
     _check(case_role(user, case), write=write)
+    _refuse_when_restricted(user, case.client, write=write)
     return case
 
 
@@ -82,6 +97,7 @@ def access_case_with_role(user: Any, code: str, *, write: bool = False) -> tuple
         raise Http404
     role = case_role(user, case)
     _check(role, write=write)
+    _refuse_when_restricted(user, case.client, write=write)
     assert role is not None
     return case, role
 
@@ -123,7 +139,11 @@ def _client_writable(user: Any, client: Client) -> bool:
     )
 
 
-def access_client(user: Any, code: str, *, write: bool = False) -> Client:
+def access_client(
+    user: Any, code: str, *, write: bool = False, despite_restriction: bool = False
+) -> Client:
+    """``despite_restriction``: the data-subject-rights pages (kka.privacy.subject) act on
+    a restricted client (correct it, lift the restriction); nothing else may."""
     client = Client.objects.select_related("organisation").filter(code=code).first()
     if client is None:
         raise Http404
@@ -131,6 +151,7 @@ def access_client(user: Any, code: str, *, write: bool = False) -> Client:
         raise Http404
     if write and not _client_writable(user, client):
         raise PermissionDenied
+    _refuse_when_restricted(user, client, write=write and not despite_restriction)
     return client
 
 
@@ -149,6 +170,7 @@ def visible_clients(user: Any) -> QuerySet[Client]:
 def access_record(user: Any, case: Case, code: str, *, write: bool = False) -> CaseRecord:
     """A record of a case the caller already obtained through access_case."""
     _check(case_role(user, case), write=write)
+    _refuse_when_restricted(user, case.client, write=write)
     record = CaseRecord.objects.filter(case=case, code=code).first()
     if record is None:
         raise Http404
@@ -167,6 +189,7 @@ def access_attachment(user: Any, case: Case, code: str) -> Attachment:
 
 def access_aspect(user: Any, case: Case, code: str, *, write: bool = False) -> ProblemAspect:
     _check(case_role(user, case), write=write)
+    _refuse_when_restricted(user, case.client, write=write)
     aspect = ProblemAspect.objects.filter(problem_map__case=case, code=code).first()
     if aspect is None:
         raise Http404
@@ -175,6 +198,7 @@ def access_aspect(user: Any, case: Case, code: str, *, write: bool = False) -> P
 
 def access_resource(user: Any, case: Case, code: str, *, write: bool = False) -> ProblemResource:
     _check(case_role(user, case), write=write)
+    _refuse_when_restricted(user, case.client, write=write)
     resource = ProblemResource.objects.filter(problem_map__case=case, code=code).first()
     if resource is None:
         raise Http404
@@ -187,6 +211,7 @@ def access_consent(user: Any, client: Client, code: str, *, write: bool = False)
         raise Http404
     if write and not _client_writable(user, client):
         raise PermissionDenied
+    _refuse_when_restricted(user, client, write=write)
     consent = Consent.objects.filter(client=client, code=code).first()
     if consent is None:
         raise Http404

@@ -16,6 +16,7 @@ from django.http import Http404
 from kka.accounts.models import Membership, Role
 from kka.cases import access as case_access
 from kka.conferences.models import ApprovalState, Conference, Participant
+from kka.privacy.restriction import refuse_if_restricted
 
 
 def access_conference(user: Any, code: str, *, write: bool = False) -> tuple[Conference, str]:
@@ -31,6 +32,8 @@ def access_conference(user: Any, code: str, *, write: bool = False) -> tuple[Con
         raise Http404
     if write and role not in case_access.WRITER_ROLES:
         raise PermissionDenied
+    if write:
+        refuse_if_restricted(client=conference.case.client, actor=user)
     return conference, role
 
 
@@ -42,6 +45,8 @@ def access_participant(
         raise Http404
     if write and role not in case_access.WRITER_ROLES:
         raise PermissionDenied
+    if write:
+        refuse_if_restricted(client=conference.case.client, actor=user)
     participant = Participant.objects.filter(conference=conference, code=code).first()
     if participant is None:
         raise Http404

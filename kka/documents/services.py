@@ -42,6 +42,7 @@ from kka.documents.blocks import Doc
 from kka.documents.models import Document, DocumentAccess, DocumentFormat
 from kka.documents.registry import Kind, Subject
 from kka.lib import private_files
+from kka.privacy.restriction import refuse_if_restricted
 
 FORMATS = (DocumentFormat.PDF, DocumentFormat.DOCX)
 CONTENT_TYPES = {
@@ -85,6 +86,8 @@ def _check_case(user: Any, case: Case, *, write: bool) -> str:
         raise Http404
     if write and role not in case_access.WRITER_ROLES:
         raise PermissionDenied
+    if write:
+        refuse_if_restricted(client=case.client, actor=user)
     return role
 
 
@@ -592,6 +595,8 @@ def document_bytes(document: Document) -> bytes:
     """The stored bytes, checked against the recorded hash (callers checked access)."""
     import hashlib
 
+    if document.stored_name.startswith("dihapus-"):
+        raise Http404  # erased with its client's data (kka.privacy.erasure): no file
     data = private_files.read(document.stored_name)
     if hashlib.sha256(data).hexdigest() != document.sha256:
         raise DocumentCorrupted(document.code)

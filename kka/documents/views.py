@@ -24,6 +24,7 @@ from kka.conferences import access as conference_access
 from kka.documents import registry, services
 from kka.documents.models import DocumentAccess, DocumentFormat
 from kka.lib.http import file_response, no_store
+from kka.privacy import breakglass
 
 # Options a form may pass to a kind (everything else in the POST is ignored).
 OPTION_NAMES = ("blank_rows",)
@@ -95,6 +96,8 @@ def download(request: HttpRequest, code: str) -> HttpResponse:
     document = services.access_document(request.user, code)
     # The counsellor-only minutes (private notes) ask for a fresh second factor.
     rahasia = document.kind == "notulen" and document.edition == "rahasia"
+    if rahasia and document.case and breakglass.is_break_glass(request.user, document.case):
+        raise Http404  # break-glass: the private notes stay with the case team
     if rahasia and not two_factor.verified_recently(request):
         return redirect(step_up_url(request))
     data = services.document_bytes(document)
@@ -115,6 +118,8 @@ def bundle(request: HttpRequest, code: str) -> HttpResponse:
     if posting:
         services.bundle_produce_missing(actor=_user(request), conference=conference)
     documents = services.bundle_documents(conference)
+    if breakglass.is_break_glass(request.user, conference.case):
+        documents = [d for d in documents if d.edition != "rahasia"]
     if any(d.edition == "rahasia" for d in documents) and not two_factor.verified_recently(request):
         return redirect(step_up_url(request))  # holds the counsellor-only minutes
     try:

@@ -26,12 +26,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kka.accounts.decorators import organisation_capability
 from kka.accounts.models import Membership, Organisation, Role
+from kka.accounts.stepup import step_up_required
 from kka.audit.services import audit_log
 from kka.cases import access as case_access
 from kka.conferences import services as conference_services
 from kka.conferences.models import LetterNumber
 from kka.documents import common, registry
 from kka.lib import dates
+from kka.lib.spreadsheet import neutralise_cell
 
 REGISTER_READERS = frozenset({Role.KONSELOR, Role.KOORDINATOR, Role.ADMIN})
 VOIDERS = frozenset({Role.KOORDINATOR, Role.ADMIN})
@@ -138,12 +140,8 @@ def letter_register(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _csv_cell(value: str) -> str:
-    # A spreadsheet must not read a cell as a formula.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 @organisation_capability(may_read_register)
+@step_up_required
 @require_GET
 def letter_register_csv(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
@@ -168,7 +166,7 @@ def letter_register_csv(request: HttpRequest) -> HttpResponse:
         number = row.number
         writer.writerow(
             [
-                _csv_cell(str(cell))
+                neutralise_cell(cell)
                 for cell in (
                     number.number,
                     number.seq,

@@ -9,7 +9,9 @@ link answers 404 and is audited.
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +32,7 @@ from kka.lib import dates
 from kka.lib.http import no_store
 from kka.lib.request_context import client_ip
 from kka.portal import laiseg
+from kka.privacy import restriction
 
 SESSION_KEY = "kka_portal"
 BEFORE_MEETING = {ConferenceStatus.DRAFT, ConferenceStatus.PLANNED, ConferenceStatus.INVITED}
@@ -61,6 +64,29 @@ def _current(request: HttpRequest) -> Participant:
     # Dates read in the organisation's zone (the middleware deactivates it afterwards).
     timezone.activate(zoneinfo.ZoneInfo(link.participant.conference.case.organisation.time_zone))
     return link.participant
+
+
+def _unless_restricted(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """While the client's processing is restricted (UU PDP), a participant's answers
+    change nothing: the page says so instead. Reading stays possible."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        participant = _current(request)
+        client = participant.conference.case.client
+        if restriction.is_restricted(client.pk):
+            restriction.audit_refusal(client=client, where="portal")
+            messages.error(
+                request,
+                _(
+                    "Maaf, saat ini data konseli sedang dibatasi pemrosesannya, sehingga "
+                    "jawaban dan catatan belum dapat disimpan. Silakan hubungi konselor."
+                ),
+            )
+            return HttpResponseRedirect(reverse("portal:home"))
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 @no_store
@@ -133,6 +159,7 @@ def portal_home(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@_unless_restricted
 def portal_rsvp(request: HttpRequest) -> HttpResponse:
     participant = _current(request)
     form = RsvpForm(request.POST)
@@ -149,6 +176,7 @@ def portal_rsvp(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@_unless_restricted
 def portal_pledge(request: HttpRequest) -> HttpResponse:
     participant = _current(request)
     form = PledgeForm(request.POST)
@@ -177,6 +205,7 @@ def portal_leave(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@_unless_restricted
 def portal_progress(request: HttpRequest, code: str) -> HttpResponse:
     """A participant adds a progress note to one of their own commitments."""
     participant = _current(request)
@@ -198,6 +227,7 @@ def portal_progress(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 @no_store
+@_unless_restricted
 def portal_minutes_agree(request: HttpRequest) -> HttpResponse:
     """The participant agrees to the shared minutes (once; again changes nothing)."""
     participant = _current(request)
@@ -211,6 +241,7 @@ def portal_minutes_agree(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @no_store
+@_unless_restricted
 def portal_minutes_comment(request: HttpRequest) -> HttpResponse:
     """A comment on the shared minutes, for the counsellor's eyes only."""
     participant = _current(request)
@@ -229,6 +260,7 @@ def portal_minutes_comment(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @no_store
+@_unless_restricted
 def portal_laiseg(request: HttpRequest) -> HttpResponse:
     """The participant's own immediate evaluation (once, after attending the KKA)."""
     participant = _current(request)

@@ -2,6 +2,7 @@ from django.urls import path
 
 from kka.privacy import (
     urls_breakglass,
+    urls_erasure,
     urls_incidents,
     urls_requests,
     urls_retention,
@@ -14,6 +15,7 @@ urlpatterns = [
     path("privasi/", views_dpo.dpo_home, name="dpo_home"),
     *urls_breakglass.urlpatterns,
     *urls_requests.urlpatterns,
+    *urls_erasure.urlpatterns,
     *urls_incidents.urlpatterns,
     *urls_retention.urlpatterns,
 ]

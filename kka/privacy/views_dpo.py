@@ -16,6 +16,7 @@ from kka.privacy import policy
 
 SECTIONS = (
     ("kka.privacy.subject", "privacy/_dpo_requests.html"),
+    ("kka.privacy.erasure", "privacy/_dpo_erasure.html"),
     ("kka.privacy.breakglass", "privacy/_dpo_breakglass.html"),
     ("kka.privacy.incidents", "privacy/_dpo_incidents.html"),
     ("kka.privacy.retention", "privacy/_dpo_retention.html"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from kka.accounts.models import Organisation, User
+from kka.accounts.two_factor import SESSION_VERIFIED_AT
 from kka.audit.models import AuditEvent
 from kka.conferences import services
 from kka.conferences.models import Conference, LetterNumber, Participant
@@ -29,9 +31,14 @@ CSV = reverse("documents:letter_register_csv")
 SECRET_REASON = "ALASAN-RAHASIA-5TQ"
 
 
-def logged_in(user: User) -> HttpClient:
+def logged_in(user: User, *, verified: bool = True) -> HttpClient:
+    """Signed in; ``verified``: a fresh second-factor step-up, as the CSV export asks."""
     http = HttpClient()
     http.force_login(user)
+    if verified:
+        session = http.session
+        session[SESSION_VERIFIED_AT] = time.time()
+        session.save()
     return http
 
 
@@ -208,6 +215,12 @@ def test_csv_export_matches_the_page_and_defuses_formulas(world: World) -> None:
         csv.reader(io.StringIO(logged_in(world.counsellor).get(CSV).content.decode("utf-8-sig")))
     )
     assert owner_rows[1][6] == participant.full_name
+
+
+def test_the_csv_export_asks_for_a_fresh_step_up(world: World) -> None:
+    response = logged_in(world.admin, verified=False).get(CSV)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:otp_verify"))
 
 
 def test_register_page_query_count_does_not_grow_with_rows(

@@ -196,6 +196,7 @@ def test_csrf_failure_is_the_generic_page_without_the_reason(world: World) -> No
 
     assert response.status_code == 403
     html = response.content.decode()
+    assert "Formulir sudah tidak berlaku" in html
     for detail in ("CSRF", "Referer", "Origin checking", "cookie not set", "token missing"):
         assert detail not in html, detail
     assert_no_internals(html)

@@ -35,6 +35,8 @@ def conference_documents(context: template.Context, conference: Any) -> dict[str
     role = context.get("role")
     rows = []
     for document in services.conference_documents(conference):
+        if role == case_access.BREAK_GLASS and document.edition == "rahasia":
+            continue  # break-glass: the private notes stay with the case team
         kind = kinds.get(document.kind)
         rows.append(
             {
