@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "ninja",
     "kka.audit",
     "kka.accounts",
     "kka.cases",
@@ -92,6 +93,7 @@ INSTALLED_APPS = [
     "kka.documents",
     "kka.portal",
     "kka.privacy",
+    "kka.api",
     "kka.web",
 ]
 

@@ -1,0 +1,23 @@
+"""Lists answer ``{"items": [...], "count": N}`` with ``?limit=&offset=`` and stable order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from ninja import Schema
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class Page(Schema):
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+
+def page_of(queryset: QuerySet[Any], limit: int, offset: int) -> tuple[list[Any], int]:
+    """The rows of one page and the total count. The queryset must be ordered."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    offset = max(0, offset)
+    return list(queryset[offset : offset + limit]), queryset.count()
