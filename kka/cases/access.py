@@ -205,13 +205,18 @@ def access_resource(user: Any, case: Case, code: str, *, write: bool = False) ->
     return resource
 
 
-def access_consent(user: Any, client: Client, code: str, *, write: bool = False) -> Consent:
-    """A consent of a client the caller already obtained through access_client."""
+def access_consent(
+    user: Any, client: Client, code: str, *, write: bool = False, despite_restriction: bool = False
+) -> Consent:
+    """A consent of a client the caller already obtained through access_client.
+
+    ``despite_restriction``: withdrawing consent is the data subject's right and stays
+    possible while processing is restricted."""
     if not _client_visible(user, client):
         raise Http404
     if write and not _client_writable(user, client):
         raise PermissionDenied
-    _refuse_when_restricted(user, client, write=write)
+    _refuse_when_restricted(user, client, write=write and not despite_restriction)
     consent = Consent.objects.filter(client=client, code=code).first()
     if consent is None:
         raise Http404

@@ -274,8 +274,11 @@ def consent_add(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def consent_withdraw(request: HttpRequest, code: str, consent: str) -> HttpResponse:
-    client = access.access_client(request.user, code, write=True)
-    target = access.access_consent(request.user, client, consent, write=True)
+    # Withdrawing consent is the subject's right: allowed while processing is restricted.
+    client = access.access_client(request.user, code, write=True, despite_restriction=True)
+    target = access.access_consent(
+        request.user, client, consent, write=True, despite_restriction=True
+    )
     form = ConsentWithdrawForm(request.POST)
     form.is_valid()
     try:

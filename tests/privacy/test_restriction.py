@@ -171,3 +171,24 @@ def test_only_who_may_write_the_client_restricts(kka: Held) -> None:
     assert fresh(kka.world.other_counsellor).post(url).status_code == 404
     assert fresh(kka.world.dpo).post(url).status_code == 404
     assert not Restriction.objects.exists()
+
+
+def test_withdrawing_consent_stays_possible_while_restricted(kka: Held) -> None:
+    """Withdrawal of consent is itself a right of the data subject (UU 27/2022 Pasal 9)."""
+    from kka.cases.models import Consent, ConsentKind
+
+    owner = kka.world.counsellor
+    client = kka.case.client
+    grant = Consent.objects.filter(client=client, kind=ConsentKind.GRANT).latest("recorded_at")
+    subject.restriction_start(actor=owner, client=client)
+
+    response = fresh(owner).post(
+        reverse("cases:consent_withdraw", kwargs={"code": client.code, "consent": grant.code}),
+        {"note": "Orang tua menarik persetujuan"},
+    )
+
+    assert response.status_code == 302
+    assert Consent.objects.filter(client=client, kind=ConsentKind.WITHDRAWAL).exists()
+    # Any other change is still refused.
+    edit = fresh(owner).post(reverse("cases:client_edit", kwargs={"code": client.code}), {})
+    assert edit.status_code == 403
