@@ -262,6 +262,24 @@ def test_the_counsellor_sees_every_stage_on_working_pages(tmp_path: Path, settin
         assert private in page.content.decode().replace("&#x27;", "'")
 
 
+def test_the_dpo_sees_an_open_request_and_a_break_glass_use(tmp_path: Path, settings: Any) -> None:
+    from kka.privacy.models import BreakGlass, SubjectRequest
+
+    settings.KKA_DEMO_PASSWORD = PASSWORD
+    run_demo(tmp_path)
+    for domain in ("smpn7.demo", "nsl.demo"):
+        request = SubjectRequest.objects.get(organisation__memberships__user__email=f"dpo@{domain}")
+        grant = BreakGlass.objects.get(organisation=request.organisation)
+        assert grant.ended_at is not None
+        http = HttpClient()
+        http.post("/akun/masuk/", {"username": f"dpo@{domain}", "password": PASSWORD})
+        page = http.get("/privasi/").content.decode()
+        assert request.client.code in page
+        assert "1 penggunaan belum ditinjau." in page
+        assert request.client.full_name not in page
+    assert audit_verify()[1] is None
+
+
 def test_printed_participant_links_show_each_side_and_never_private_notes(
     tmp_path: Path,
 ) -> None:

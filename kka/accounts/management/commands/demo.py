@@ -14,6 +14,7 @@ from kka.accounts.models import Organisation, Role, Setting, TimeZoneChoice, Use
 from kka.accounts.services import member_add, organisation_create
 from kka.audit.services import audit_log
 from kka.conferences import demo as demo_cases
+from kka.privacy import demo as demo_privacy
 
 DEMO_ORGANISATIONS: list[dict[str, Any]] = [
     {
@@ -114,6 +115,8 @@ class Command(BaseCommand):
                 else:
                     built = demo_cases.build_company(organisation, counsellor)
                 links += [(organisation.name, label, link) for label, link in built]
+                coordinator = User.objects.get(email=f"{Role.KOORDINATOR}@{spec['domain']}")
+                demo_privacy.build_privacy(organisation, counsellor, coordinator)
             audit_log(action="system.demo_created")
         lines = [f"{org} | {role:<26} | {email:<24} | {pw}" for org, role, email, pw in logins]
         text = "Demo logins (development only):\n" + "\n".join(lines) + "\n"
