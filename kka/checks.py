@@ -150,18 +150,80 @@ def check_second_factor(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     return []
 
 
+FILE_SYSTEM_STORAGES = {
+    "kka.lib.private_files.PrivateFileSystemStorage",
+    "django.core.files.storage.FileSystemStorage",
+}
+
+
+@checks.register("kka")
+def check_many_machines(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """KKA_SERVERS > 1: nothing may live on one application server only."""
+    servers = getattr(settings, "KKA_SERVERS", 1)
+    if servers < 1:
+        return [
+            checks.Error(
+                "KKA_SERVERS must be a whole number of at least 1.",
+                hint="Set it to the number of application servers sharing this database "
+                "(1, the default, for a single machine).",
+                id="kka.E032",
+            )
+        ]
+    if servers == 1:
+        return []
+    messages: list[checks.CheckMessage] = []
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        messages.append(
+            checks.Error(
+                f"KKA_SERVERS is {servers} but the database is SQLite, a file on one machine.",
+                hint="Set DATABASE_URL to a PostgreSQL database shared by every server, or "
+                "run a single server (KKA_SERVERS=1).",
+                id="kka.E030",
+            )
+        )
+    if not getattr(settings, "REDIS_URL", ""):
+        messages.append(
+            checks.Error(
+                f"KKA_SERVERS is {servers} but REDIS_URL is not set.",
+                hint="Set REDIS_URL (e.g. redis://redis.internal:6379/0): the cache, rate "
+                "limits and background jobs must be shared by every server.",
+                id="kka.E031",
+            )
+        )
+    backend = settings.STORAGES.get("private", {}).get("BACKEND", "")
+    if backend in FILE_SYSTEM_STORAGES and not getattr(settings, "KKA_SHARED_FILES", False):
+        messages.append(
+            checks.Warning(
+                f"KKA_SERVERS is {servers} but uploaded files are kept on this server's disk.",
+                hint="Set KKA_S3_BUCKET (S3-compatible object storage), or put the data "
+                "directory's 'private' folder on a mount every server shares and set "
+                "KKA_SHARED_FILES=1.",
+                id="kka.W030",
+            )
+        )
+    return messages
+
+
+# Refused in every environment: a second server on SQLite or without Redis would silently
+# split the data, the sessions and the lock-outs.
+ALWAYS_REFUSED = {"kka.E030", "kka.E031", "kka.E032"}
+
+
 def startup_errors() -> list[checks.CheckMessage]:
     found = checks.run_checks(include_deployment_checks=False)
     return [m for m in found if m.level >= checks.ERROR and not m.is_silenced()]
 
 
 def refuse_to_start_on_errors() -> None:
-    """In production, stop with a clear message when the configuration has errors."""
-    if not settings.PRODUCTION:
-        return
-    errors = startup_errors()
+    """In production, stop with a clear message when the configuration has errors; in any
+    mode, when it is told to run on several servers without the shared stores."""
+    if settings.PRODUCTION:
+        errors = startup_errors()
+    else:
+        errors = [m for m in check_many_machines() if m.id in ALWAYS_REFUSED]
     if errors:
-        lines = ["KKA refuses to start in production mode:"]
+        mode = "production" if settings.PRODUCTION else "development"
+        lines = [f"KKA refuses to start in {mode} mode:"]
         lines += [f"  {m.id}: {m.msg}  ({m.hint})" for m in errors]
         sys.stderr.write("\n".join(lines) + "\n")
         raise SystemExit(2)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -94,6 +95,7 @@ INSTALLED_APPS = [
     "kka.portal",
     "kka.privacy",
     "kka.api",
+    "kka.jobs",
     "kka.web",
 ]
 
@@ -249,13 +251,62 @@ TIME_ZONE = "Asia/Jakarta"
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_ROOT = DATA_DIR / "media"
 # Uploaded case files (encrypted) live here, outside the static root and never served directly.
 PRIVATE_FILES_ROOT = DATA_DIR / "private"
+
+# --- Many machines (docs/deployment.md) ---------------------------------------------------
+# How many application servers run this configuration. Above 1, nothing may live on one
+# server only: PostgreSQL (kka.E030), Redis (kka.E031) and shared files (kka.W030).
+_servers = os.environ.get("KKA_SERVERS", "1").strip() or "1"
+KKA_SERVERS = int(_servers) if _servers.isdigit() else 0  # 0: kka.E032
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+
+# API rate limits (kka.api.ratelimit): per token, and per address for bad tokens.
+KKA_API_RATE_PER_MINUTE = int(os.environ.get("KKA_API_RATE_PER_MINUTE", "120"))
+KKA_API_FAILED_PER_MINUTE = int(os.environ.get("KKA_API_FAILED_PER_MINUTE", "30"))
+# The private file storage is a mount every server shares (NFS, ...): no kka.W030.
+KKA_SHARED_FILES = env_bool("KKA_SHARED_FILES", False)
+# Cache: rate limits and other short-lived counters. Sessions stay in the database and
+# django-axes keeps its lock state there too, so both are shared without Redis.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "kka",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Uploaded files go through STORAGES["private"] (kka.lib.private_files), always encrypted
+# before they reach it: the file system under PRIVATE_FILES_ROOT, or S3-compatible object
+# storage through django-storages when KKA_S3_BUCKET is set.
+KKA_S3_BUCKET = os.environ.get("KKA_S3_BUCKET", "").strip()
+if KKA_S3_BUCKET:
+    STORAGES["private"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": KKA_S3_BUCKET,
+            "location": os.environ.get("KKA_S3_PREFIX", "private").strip("/"),
+            "endpoint_url": os.environ.get("KKA_S3_ENDPOINT") or None,
+            "region_name": os.environ.get("KKA_S3_REGION") or None,
+            # Without keys boto3 finds credentials itself (AWS_* variables, instance role).
+            "access_key": os.environ.get("KKA_S3_ACCESS_KEY") or None,
+            "secret_key": os.environ.get("KKA_S3_SECRET_KEY") or None,
+            "default_acl": None,  # the bucket's own policy: private
+            "querystring_auth": True,  # never a public URL; KKA serves files itself anyway
+            # Names are 160 random bits: no need to ask the bucket whether one exists, and
+            # key rotation rewrites a file under its own name.
+            "file_overwrite": True,
+        },
+    }
+else:
+    STORAGES["private"] = {"BACKEND": "kka.lib.private_files.PrivateFileSystemStorage"}
 UPLOAD_MAX_BYTES = int(os.environ.get("KKA_UPLOAD_MAX_MB", "10")) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 WHITENOISE_USE_FINDERS = not PRODUCTION
@@ -337,3 +388,47 @@ OTP_TOTP_THROTTLE_FACTOR = 1
 KKA_DEMO_PASSWORD = os.environ.get("KKA_DEMO_PASSWORD", "")
 # The address people reach KKA at, for links in mail (private invitation links).
 KKA_BASE_URL = os.environ.get("KKA_BASE_URL", "" if PRODUCTION else "http://127.0.0.1:8000")
+
+# --- Background jobs (Celery; kka/celery.py, kka/jobs) ------------------------------------
+# With REDIS_URL, tasks go to Redis and run in `celery -A kka.celery worker` processes
+# (beat: `celery -A kka.celery beat`). Without it (one school, one process) they run
+# in-process when enqueued and nothing else is started. Celery's own "eager propagates"
+# would turn the first retry into an error; kka.jobs.enqueue raises a task's final
+# failure (after its retries) instead, as the code did before it had tasks.
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_RESULT_EXPIRES = 24 * 60 * 60
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Acknowledged after the work is done: a worker that dies mid-task leaves the message to
+# be delivered again (kka.jobs.runs makes the second delivery do nothing twice).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A message not acknowledged within this many seconds is delivered again (Redis has no
+# real acks): longer than the longest task, shorter than anyone's patience after a crash.
+_visibility = int(os.environ.get("KKA_JOB_VISIBILITY_SECONDS", "900") or "900")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _visibility,
+    # How often a worker looks for messages whose visibility ran out (kombu's default
+    # is about every 100 s; a short visibility, as in the crash tests, wants seconds).
+    "unacked_restore_interval": 10 if _visibility >= 60 else 1,
+    "unacked_restore_throttle": 10 if _visibility >= 60 else 1,
+}
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # our LOGGING (no client data, request ids)
+CELERY_TIMEZONE = TIME_ZONE
+# The local hour at which each organisation gets its daily reminders (beat checks every
+# hour at :15, so they go out at 06:15 in the organisation's own time zone).
+KKA_REMIND_HOUR = int(os.environ.get("KKA_REMIND_HOUR", "6"))
+# Tests of a killed worker only: seconds a mail task waits before sending (never in
+# production).
+KKA_TEST_TASK_DELAY = 0.0 if PRODUCTION else float(os.environ.get("KKA_TEST_TASK_DELAY") or 0)
+# Beat's record of when each schedule last ran (one beat per installation).
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")

@@ -5,6 +5,7 @@ from kka.web import views as web_views
 urlpatterns = [
     path("", include("kka.web.urls")),
     path("akun/", include("kka.accounts.urls")),
+    path("akun/", include("kka.api.urls_ui")),
     path("", include("kka.cases.urls")),
     path("", include("kka.conferences.urls")),
     path("", include("kka.portal.urls")),

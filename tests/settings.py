@@ -10,6 +10,7 @@ from kka.settings import *  # noqa: E402,F403
 
 # Manifest storage needs collectstatic; the finders serve the same files in tests.
 STORAGES = {
+    **STORAGES,  # noqa: F405  (keeps "private", the uploaded files)
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

@@ -25,6 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from kka.accounts.models import Role, UserSession
 from kka.accounts.sessions import key_hash
+from kka.api.tokens import token_create
 from kka.cases import services
 from kka.cases.models import CaseRole, ImportBatch
 from kka.conferences import followup, meeting
@@ -215,6 +216,8 @@ def build_scene() -> Scene:
             "erasure_request": erasure_request.code,
             "incident": incident.code,
             # A second session of the owner (another device), which only the owner may end.
+            # A personal API token of the owner, which only the owner may revoke.
+            "api_token": token_create(user=owner, organisation=world.org, name="uji")[0].code,
             "user_session": UserSession.objects.create(
                 user=owner,
                 key_hash=key_hash(other_device_key),
@@ -379,6 +382,11 @@ def own_session_post(persona: str) -> Expect:
     return (None, "ok") if persona == "owner" else (None, "404")
 
 
+def own_token_post(persona: str) -> Expect:
+    """Revoking an API token: only its own user (the scene's token is the owner's)."""
+    return own_session_post(persona)
+
+
 def letter_voider_post(persona: str) -> Expect:
     return (None, template_editor(persona)[1])
 
@@ -468,6 +476,10 @@ MATRIX: dict[str, tuple[dict[str, str], Callable[[str], Expect]]] = {
     "accounts:session_end": ({"code": "user_session"}, own_session_post),
     # Ends every session of the person, this one included: back to the login page.
     "accounts:sessions_end_all": ({}, logout),
+    # Own API tokens; creating one sends to the step-up first ("ok").
+    "api_ui:tokens": ({}, logged_in),
+    "api_ui:token_create": ({}, logged_in_form),
+    "api_ui:token_revoke": ({"code": "api_token"}, own_token_post),
     "cases:case_list": ({}, counselling_read),
     "cases:client_list": ({}, counselling_read),
     "cases:client_create": ({}, counselling),

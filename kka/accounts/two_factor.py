@@ -54,6 +54,10 @@ OPEN_URL_NAMES = {
     "readyz",
 }
 OPEN_NAMESPACES = {"portal"}
+# The API answers for itself (bearer token, 401 JSON), never with a redirect to a login
+# page; only its interactive docs are a staff page (login and second factor).
+API_NAMESPACE = "api"
+API_STAFF_URL_NAMES = {"api:openapi-view"}
 
 
 def required() -> bool:
@@ -206,6 +210,8 @@ def _open_path(request: HttpRequest) -> bool:
     except Resolver404:
         return True  # the 404 page itself shows nothing
     if match.namespace in OPEN_NAMESPACES:
+        return True
+    if match.namespace == API_NAMESPACE and match.view_name not in API_STAFF_URL_NAMES:
         return True
     return match.view_name in OPEN_URL_NAMES
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -17,10 +16,39 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from kka.api.auth import TokenAuth
-from kka.api.errors import ApiError
+from kka.api.docs import StaffSwagger
+from kka.api.errors import ApiError, ErrorBody
+from kka.api.ratelimit import RateLimited
 from kka.api.routers import cases, conferences, documents
 
-api = NinjaAPI(
+# Answers any route can give, whatever it declares: no or a bad token (401), input that
+# does not parse (422), too many requests (429). Every operation in the document lists them.
+ALWAYS_POSSIBLE = {
+    401: "No token, or one that is unknown, expired or revoked",
+    422: "The request's parameters or body do not parse",
+    429: "Too many requests: wait the seconds in Retry-After",
+}
+
+
+class KkaApi(NinjaAPI):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault("ErrorBody", ErrorBody.model_json_schema())
+        body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in ALWAYS_POSSIBLE.items():
+                    # ninja keys responses by int; a str key would duplicate it in the JSON.
+                    if status not in responses and str(status) not in responses:
+                        responses[status] = {"description": description, "content": body}
+        return schema
+
+
+api = KkaApi(
     title="KKA API",
     version="1",
     description="Konferensi Kasus: cases, conferences, participants, commitments, "
@@ -28,7 +56,8 @@ api = NinjaAPI(
     "`Authorization: Bearer kka_…`.",
     urls_namespace="api",
     auth=TokenAuth(),
-    docs_decorator=login_required,
+    # The docs page asks for a login itself (kka.api.docs); openapi.json stays public.
+    docs=StaffSwagger(),
 )
 
 
@@ -41,6 +70,15 @@ def error(request: HttpRequest, status: int, code: str, message: str, detail: An
 @api.exception_handler(ApiError)
 def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
     return error(request, exc.status, exc.code, exc.message, exc.detail)  # type: ignore[no-any-return]
+
+
+@api.exception_handler(RateLimited)
+def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = error(
+        request, 429, "rate_limited", _("Terlalu banyak permintaan. Coba lagi sebentar lagi.")
+    )
+    response["Retry-After"] = str(exc.retry_after)
+    return response  # type: ignore[no-any-return]
 
 
 @api.exception_handler(Http404)

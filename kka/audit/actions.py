@@ -133,6 +133,17 @@ ACTIONS: dict[str, str] = {
     "privacy.breach_notice_drafted": "Breach notice drafted for an affected person (codes only)",
     "privacy.ropa_printed": "Record of processing activities printed",
     "keys.rotated": "Encrypted values re-encrypted with the newest key (counts only)",
+    # background jobs (#8, jb)
+    "job.gave_up": "Background task failed after its retries (task name, key code)",
+    # API tokens (#8): codes only, never the token
+    "api.token_created": "Personal API token created (scope, days, ui or cli)",
+    "api.token_revoked": "Personal API token revoked",
+    "api.request": "API request authenticated by a token (method, route name)",
+    "api.rate_limited": "API requests refused for a minute: too many (token or address)",
+    # API: cases and documents (#8, ap1)
+    "document.list_viewed": "List of a KKA's documents shown over the API (codes only)",
+    # API: conferences (#8, ap2)
+    "conference.list_viewed": "List of conferences shown over the API (codes only)",
 }
 
 

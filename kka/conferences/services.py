@@ -209,7 +209,7 @@ def conference_update_plan(
         conference.ics_sequence += 1
         conference.save(update_fields=["ics_sequence"])
         _event(conference, actor=actor, kind="conference_rescheduled")
-        transaction.on_commit(lambda: send_calendar_updates(conference_id=conference.pk))
+        _enqueue_calendar_updates(conference)
     return conference
 
 
@@ -236,7 +236,7 @@ def conference_set_status(*, actor: User, conference: Conference, status: str) -
     if status == ConferenceStatus.CANCELLED and old == ConferenceStatus.INVITED:
         conference.ics_sequence += 1
         conference.save(update_fields=["ics_sequence"])
-        transaction.on_commit(lambda: send_calendar_updates(conference_id=conference.pk))
+        _enqueue_calendar_updates(conference)
     return conference
 
 
@@ -614,7 +614,9 @@ def invitation_send(*, actor: User, participant: Participant, channel: str) -> d
             participant=participant,
         )
         participant.letter_number = number.number
-    token = portal_link_create(participant=participant)
+    # A mailed invitation gets its private link in the mail task (kka.jobs.tasks): the
+    # token never travels through the task queue.
+    token = portal_link_create(participant=participant) if channel != "email" else ""
     participant.invited_at = participant.invited_at or timezone.now()
     participant.save(update_fields=["letter_number", "invited_at"])
     if conference.status == ConferenceStatus.PLANNED:
@@ -623,13 +625,19 @@ def invitation_send(*, actor: User, participant: Participant, channel: str) -> d
         _event(conference, actor=actor, kind="conference_status", detail="planned>invited")
     _disclose(actor=actor, participant=participant, kind=f"invitation_{channel}")
     _audit("invitation.sent", actor=actor, conference=conference, obj=participant, channel=channel)
-    result = {"link": portal_url(token), "number": participant.letter_number}
+    result = {"link": portal_url(token) if token else "", "number": participant.letter_number}
     if channel == "email":
-        participant_id, actor_id = participant.pk, actor.pk
-        transaction.on_commit(
-            lambda: send_invitation_email(
-                participant_id=participant_id, token=token, actor_id=actor_id
-            )
+        from kka.jobs import tasks
+        from kka.jobs.enqueue import enqueue
+
+        # Sent after the commit, by a worker or (without Redis) in-process; the job's
+        # key is recorded in this transaction, so a redelivered task sends once.
+        enqueue(
+            tasks.send_invitation,
+            key=f"invitation:{participant.code}:{secrets.token_hex(6)}",
+            record=True,
+            participant_id=participant.pk,
+            actor_id=actor.pk,
         )
     if channel == "whatsapp":
         result["whatsapp"] = whatsapp_url(participant, token)
@@ -763,39 +771,68 @@ def _invitation_letter(
     return (document_services.filename(document), data, "application/pdf", document)
 
 
+def _enqueue_calendar_updates(conference: Conference) -> None:
+    """One mail task per invited participant after the commit; the key names the
+    participant and the calendar SEQUENCE, so each update is sent once."""
+    from kka.jobs import tasks
+    from kka.jobs.enqueue import enqueue
+
+    for participant in conference.participants.filter(
+        invited_at__isnull=False, removed_at__isnull=True
+    ).only("id", "code"):
+        enqueue(
+            tasks.send_calendar_update,
+            key=f"calendar:{participant.code}:{conference.ics_sequence}",
+            record=True,
+            participant_id=participant.pk,
+        )
+
+
 def send_calendar_updates(*, conference_id: int) -> None:
     """After a reschedule or cancellation: an update (same UID, higher SEQUENCE)."""
-    from kka.lib.mail import send_templated
-
-    conference = Conference.objects.select_related("case__organisation").get(pk=conference_id)
-    organisation = conference.case.organisation
-    cancelled = conference.status == ConferenceStatus.CANCELLED
+    conference = Conference.objects.get(pk=conference_id)
     for participant in conference.participants.filter(
         invited_at__isnull=False, removed_at__isnull=True
     ):
-        if not participant.email or conference.starts_at is None:
-            continue
-        with translation.override(participant.language or "id"):
-            when = dates.long_datetime(conference.starts_at, organisation.time_zone)
-        method = "CANCEL" if cancelled else "REQUEST"
-        send_templated(
-            to=participant.email,
-            template="conferences/emails/cancelled" if cancelled else "conferences/emails/changed",
-            language=participant.language or "id",
-            context={
-                "participant": participant,
-                "organisation": organisation,
-                "conference": conference,
-                "when": when,
-            },
-            attachments=[
-                (
-                    "undangan.ics",
-                    _ics_for(participant, method=method),
-                    f"text/calendar; method={method}",
-                )
-            ],
-        )
+        send_calendar_update(participant_id=participant.pk)
+
+
+def send_calendar_update(*, participant_id: int) -> bool:
+    """The update of one invited participant (False when there is nothing to send)."""
+    from kka.lib.mail import send_templated
+
+    participant = Participant.objects.select_related("conference__case__organisation").get(
+        pk=participant_id
+    )
+    conference = participant.conference
+    organisation = conference.case.organisation
+    cancelled = conference.status == ConferenceStatus.CANCELLED
+    if participant.invited_at is None or participant.removed_at is not None:
+        return False
+    if not participant.email or conference.starts_at is None:
+        return False
+    with translation.override(participant.language or "id"):
+        when = dates.long_datetime(conference.starts_at, organisation.time_zone)
+    method = "CANCEL" if cancelled else "REQUEST"
+    send_templated(
+        to=participant.email,
+        template="conferences/emails/cancelled" if cancelled else "conferences/emails/changed",
+        language=participant.language or "id",
+        context={
+            "participant": participant,
+            "organisation": organisation,
+            "conference": conference,
+            "when": when,
+        },
+        attachments=[
+            (
+                "undangan.ics",
+                _ics_for(participant, method=method),
+                f"text/calendar; method={method}",
+            )
+        ],
+    )
+    return True
 
 
 # --- the participant's side (portal) ---------------------------------------------------------

@@ -1,22 +1,27 @@
 """Uploaded files: checked by content, encrypted, stored under server-made names.
 
-Files live in ``settings.PRIVATE_FILES_ROOT``, outside the static and media roots,
-and are only ever served by access-checked views.
+Files go through the ``private`` storage (``settings.STORAGES["private"]``): by default
+the file system under ``settings.PRIVATE_FILES_ROOT``, outside the static and media
+roots; S3-compatible object storage when ``KKA_S3_BUCKET`` is set. They are encrypted
+before they reach any storage, and are only ever served by access-checked views.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
 import secrets
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, Storage, storages
 
 from kka.lib.crypto import decrypt_bytes, encrypt_bytes
-from kka.lib.datadir import ensure_private_dir
 
 ALLOWED_TYPES = {
     "application/pdf": ".pdf",
@@ -57,10 +62,36 @@ def sniff_content_type(data: bytes) -> str | None:
     return None
 
 
-def _root() -> Path:
-    root = Path(settings.PRIVATE_FILES_ROOT)
-    ensure_private_dir(root)
-    return root
+class PrivateFileSystemStorage(FileSystemStorage):
+    """The file system under ``settings.PRIVATE_FILES_ROOT``, read at each use (so a test
+    that moves the root moves the files); directories 0700, files 0600; no URLs."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("file_permissions_mode", 0o600)
+        kwargs.setdefault("directory_permissions_mode", 0o700)
+        super().__init__(**kwargs)
+
+    @property  # type: ignore[override]
+    def base_location(self) -> str:
+        given = getattr(self, "_location", None)
+        return str(self._value_or_setting(given, settings.PRIVATE_FILES_ROOT))
+
+    @property  # type: ignore[override]
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+    def url(self, name: str | None) -> str:
+        raise ValueError("private files have no URL; access-checked views serve them")
+
+
+def storage() -> Storage:
+    """Where the (encrypted) files are kept: ``settings.STORAGES["private"]``."""
+    return storages["private"]
+
+
+def _name(stored_name: str) -> str:
+    # Only server-made names, never a path: "../x" or "a/b" cannot reach another file.
+    return Path(stored_name).name
 
 
 def store(data: bytes) -> StoredFile:
@@ -72,7 +103,7 @@ def store(data: bytes) -> StoredFile:
     if content_type is None:
         raise RejectedFile("type")
     name = secrets.token_hex(20) + ALLOWED_TYPES[content_type] + ".enc"
-    (_root() / name).write_bytes(encrypt_bytes(data))
+    name = storage().save(name, ContentFile(encrypt_bytes(data)))
     return StoredFile(
         stored_name=name,
         content_type=content_type,
@@ -82,10 +113,11 @@ def store(data: bytes) -> StoredFile:
 
 
 def read(stored_name: str) -> bytes:
-    path = _root() / Path(stored_name).name
-    return decrypt_bytes(path.read_bytes())
+    """The decrypted bytes; FileNotFoundError when the file is gone (every backend)."""
+    with storage().open(_name(stored_name), "rb") as fh:
+        return decrypt_bytes(fh.read())
 
 
 def remove(stored_name: str) -> None:
-    path = _root() / Path(stored_name).name
-    path.unlink(missing_ok=True)
+    """Delete the file; nothing happens when it is already gone."""
+    storage().delete(_name(stored_name))

@@ -5,8 +5,10 @@ application restarted, :func:`rotate` walks
 
 * every column of type :class:`~kka.lib.fields.EncryptedTextField` in every installed
   model, reading the raw tokens with plain SQL (the ORM would decrypt them), and
-* every file under ``PRIVATE_FILES_ROOT`` (attachments, consent scans, documents,
-  document templates, letterhead logos — all written by :mod:`kka.lib.private_files`),
+* every file in the private storage (attachments, consent scans, documents, document
+  templates, letterhead logos — all written by :mod:`kka.lib.private_files`): on the
+  file system under ``PRIVATE_FILES_ROOT``, replaced atomically; in object storage
+  (``KKA_S3_BUCKET``) listed through the storage and written back under the same name,
 
 and re-encrypts whatever does not already open with the newest key alone. Values that
 already do are left untouched, so a run is idempotent and an interrupted run can simply
@@ -33,10 +35,13 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.apps import apps
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, Storage
 from django.db import connection, transaction
 
 from kka.audit.models import Outcome
 from kka.audit.services import audit_log
+from kka.lib import private_files
 from kka.lib.crypto import parse_keys
 from kka.lib.fields import EncryptedTextField
 
@@ -284,8 +289,41 @@ def replace_file(path: Path, data: bytes) -> bool:
     return True
 
 
+def stored_file_names(store: Storage) -> list[str]:
+    """Every file in a (non-file-system) private storage, by name; files are flat."""
+    _dirs, names = store.listdir("")
+    return sorted(name for name in names if not name.startswith("."))
+
+
+def _rotate_stored_files(store: Storage, keys: _Keys, *, dry_run: bool) -> Tally:
+    """Object storage: each object is replaced whole by one write under its own name."""
+    tally = Tally(label="private files", where="files")
+    for name in stored_file_names(store):
+        try:
+            with store.open(name, "rb") as fh:
+                new = keys.rotated(fh.read())
+        except FileNotFoundError:
+            continue  # removed by the application meanwhile
+        except InvalidToken:
+            tally.failures.append(Failure("files", name))
+            continue
+        if new is None:
+            tally.current += 1
+        elif dry_run:
+            tally.old += 1
+        elif store.exists(name):  # a file removed meanwhile must not come back
+            store.save(name, ContentFile(new))
+            tally.old += 1
+        else:
+            tally.changed_meanwhile += 1
+    return tally
+
+
 def _rotate_files(keys: _Keys, *, dry_run: bool) -> Tally:
-    base = Path(settings.PRIVATE_FILES_ROOT)
+    store = private_files.storage()
+    if not isinstance(store, FileSystemStorage):
+        return _rotate_stored_files(store, keys, dry_run=dry_run)
+    base = Path(store.location)  # PRIVATE_FILES_ROOT, unless configured otherwise
     tally = Tally(label="private files", where="files")
     if not dry_run:
         _remove_stale_temporaries(base)
@@ -319,6 +357,12 @@ def rotate(
     its outcome is ``failure`` when some value or file opened with no key.
     """
     keys = _keys()
+    store = private_files.storage()
+    # Checked before anything is rewritten: in object storage a save must replace the
+    # object under its own name (S3 as configured: file_overwrite), never add a copy.
+    overwrites = isinstance(store, FileSystemStorage) or getattr(store, "file_overwrite", False)
+    if not dry_run and not overwrites:
+        raise NoKeys("the private storage cannot overwrite a file in place (file_overwrite)")
     tables = []
     for table in encrypted_tables():
         tally = _rotate_table(table, keys, dry_run=dry_run, batch_size=batch_size)

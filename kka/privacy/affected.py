@@ -145,6 +145,8 @@ ACTION_CATEGORIES: dict[str, tuple[str, ...]] = {
     "document.produced": ("dokumen",),
     "document.finalised": ("dokumen",),
     "document.accessed": ("dokumen",),
+    "document.list_viewed": ("dokumen",),
+    "conference.list_viewed": ("rencana_kka",),
     "breakglass.opened": ("kasus",),
     "privacy.access_exported": _EVERYTHING,
     "privacy.corrected": ("identitas", "kontak"),
@@ -211,6 +213,13 @@ NO_REACH = frozenset(
         "privacy.affected_listed",
         "privacy.ropa_printed",
         "keys.rotated",
+        # background jobs: the task's own domain rows record what was reached
+        "job.gave_up",
+        # API tokens: the route's own rows (case.viewed, ...) record what was reached.
+        "api.token_created",
+        "api.token_revoked",
+        "api.request",
+        "api.rate_limited",
     }
 )
 
@@ -222,7 +231,11 @@ _CONFERENCE_PAGES = {
 }
 
 # List pages name the rows they showed in refs["shown"] (comma-separated codes).
-_LIST_ACTIONS = {"client.list_viewed": "client", "case.list_viewed": "case"}
+_LIST_ACTIONS = {
+    "client.list_viewed": "client",
+    "case.list_viewed": "case",
+    "conference.list_viewed": "conference",
+}
 
 # refs keys that carry the code of a parent object, and that object's type.
 _REF_KEYS = {

@@ -132,6 +132,8 @@ MODELS: dict[str, tuple[str, str]] = {
     "otp_totp.totpdevice": ("accounts", "account"),
     "axes.accessattempt": ("accounts", "account"),
     "axes.accessfailurelog": ("accounts", "account"),
+    "api.apitoken": ("accounts", "account"),  # a user's personal API token (hash only)
+    "jobs.jobrun": ("accounts", "none"),  # background job bookkeeping: ids and codes only
     "privacy.subjectrequest": ("data_protection", "protection"),
     "privacy.correction": ("data_protection", "protection"),
     "privacy.restriction": ("data_protection", "protection"),

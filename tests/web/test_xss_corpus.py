@@ -163,6 +163,7 @@ EDITABLE: dict[str, set[str]] = {
     "privacy.Correction": {"old_value", "new_value", "reason"},
     "privacy.BreakGlass": {"reason"},
     "privacy.Incident": {"title", "description", "measures"},
+    "api.ApiToken": {"name"},  # typed by its owner; flooded in its own test below
 }
 
 # Text columns nobody types into (choices are checked by the forms and skipped
@@ -192,6 +193,8 @@ NOT_EDITABLE: dict[str, set[str]] = {
         "content_hash",
     },
     "privacy.Correction": {"field", "object_code"},
+    "jobs.JobRun": {"task", "error"},  # a task's name and an exception's class name, by code
+    "api.ApiToken": {"prefix", "token_hash", "created_via"},  # made by KKA
 }
 
 
@@ -529,6 +532,20 @@ def test_portal_page_renders_the_corpus_inert(flooded: Flooded) -> None:
     assert "&lt;script&gt;" in text  # the flooded names and briefing are on the page
     assert inspect_html(response).problems == []
     assert PROBE in text or "TI{{7*7}}TI" in text.replace("&#x27;", "'")
+
+
+def test_api_token_names_render_inert(world: Any) -> None:
+    """The one text a user types about a token: its name, on their token list."""
+    from kka.api.tokens import token_create
+
+    for payload in PAYLOADS:
+        token_create(user=world.counsellor, organisation=world.org, name=payload[:80])
+    http = HttpClient()
+    http.force_login(world.counsellor)
+    response = http.get("/akun/token-api/")
+    assert response.status_code == 200
+    assert "&lt;script&gt;" in response.content.decode()
+    assert inspect_html(response).problems == []
 
 
 # --- PDF and DOCX --------------------------------------------------------------------------

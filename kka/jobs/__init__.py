@@ -1,0 +1,1 @@
+"""Background jobs: Celery tasks (ids only in payloads), enqueued after commit, done once."""
