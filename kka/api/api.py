@@ -20,6 +20,7 @@ from kka.api.docs import StaffSwagger
 from kka.api.errors import ApiError, ErrorBody
 from kka.api.ratelimit import RateLimited
 from kka.api.routers import cases, conferences, documents
+from kka.privacy.restriction import ProcessingRestricted
 
 # Answers any route can give, whatever it declares: no or a bad token (401), input that
 # does not parse (422), too many requests (429). Every operation in the document lists them.
@@ -88,6 +89,10 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    if isinstance(exc, ProcessingRestricted):
+        # The same answer from every route (the access functions raise it centrally).
+        message = str(ProcessingRestricted.message)
+        return error(request, 403, "processing_restricted", message)  # type: ignore[no-any-return]
     return error(request, 403, "forbidden", _("Tindakan ini tidak diizinkan."))  # type: ignore[no-any-return]
 
 

@@ -1,19 +1,16 @@
-"""Lists answer ``{"items": [...], "count": N}`` with ``?limit=&offset=`` and stable order."""
+"""Lists answer ``{"items": [...], "count": N}`` with ``?limit=&offset=`` and stable order.
+
+The query parameters and their bounds (limit 1-200, offset 0-1,000,000; 422 outside)
+are declared in each router's schema (``ListParams``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import QuerySet
-from ninja import Schema
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-
-
-class Page(Schema):
-    limit: int = DEFAULT_LIMIT
-    offset: int = 0
 
 
 def page_of(queryset: QuerySet[Any], limit: int, offset: int) -> tuple[list[Any], int]:

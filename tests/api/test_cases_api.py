@@ -384,4 +384,5 @@ def test_a_restricted_client_case_cannot_change(world: World, scene: dict[str, A
         content_type="application/json",
     )  # fmt: skip
     assert response.status_code == 403
+    assert response.json()["code"] == "processing_restricted"  # as the conference routes say
     assert http.get(f"{LIST}/{scene['mine'].code}").status_code == 200
