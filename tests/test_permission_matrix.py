@@ -200,7 +200,7 @@ def build_scene() -> Scene:
             "resource": resource.code,
             "guardian": client.guardians.get().code,
             "consent": consent.code,
-            "scan": consent.scan.code,
+            "scan": consent.scan.code if consent.scan else "",
             "case_member": removable.code,
             "membership": member.code,
             "batch": batch.code,
@@ -748,6 +748,7 @@ def test_expired_session_is_sent_to_login_and_removed(scene: Scene, name: str, r
 
     assert _classify(response) == "login", f"GET {url} with an expired session"
     assert not Session.objects.filter(session_key=key).exists()
+    assert key is not None
     row = UserSession.objects.get(key_hash=key_hash(key))
     assert row.ended_at is not None
     assert row.end_reason == reason
