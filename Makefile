@@ -10,14 +10,19 @@ export KKA_DATA_DIR ?= $(CURDIR)/var
 RUN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core
 TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils qpdf gettext libreoffice-writer-nogui
 
-.PHONY: run test check messages makemessages clean help sysdeps-run sysdeps-test doc-previews bench
+.PHONY: run test test-faults check messages makemessages clean help sysdeps-run sysdeps-test doc-previews \
+  bench bench-pages bench-load bench-audit
 
 help:
 	@echo "make run    - install, migrate, create demo data once, serve on http://127.0.0.1:8000"
 	@echo "make test   - install test tools and run the whole suite (unit, integration, browser)"
 	@echo "make check  - ruff, format check, mypy, migrations check"
 	@echo "make doc-previews - PNG of page 1 of every document kind (demo KKA) in docs/previews"
+	@echo "make test-faults - the long fault runs (kill -9, 20 writers, database outage, backup under load)"
 	@echo "make bench  - time producing documents; results in docs/performance.md"
+	@echo "make bench-pages - key pages at 1,000 and 100,000 cases (SQLite and PostgreSQL)"
+	@echo "make bench-load  - mixed load against gunicorn on PostgreSQL"
+	@echo "make bench-audit - kka audit verify, rows per second"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -66,6 +71,12 @@ run: sysdeps-run $(VENV)/.installed-base messages
 test: sysdeps-test $(VENV)/.installed-dev messages
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Long fault runs (marked `faults`, left out of `make test`); they start their own
+# servers and exercise SQLite and PostgreSQL (PostgreSQL at KKA_FAULTS_PG_URL or
+# postgres://postgres@127.0.0.1:5432/postgres).
+test-faults: sysdeps-test $(VENV)/.installed-dev messages
+	$(BIN)/pytest -m faults $(PYTEST_ARGS) tests/faults
+
 check: $(VENV)/.installed-dev messages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -88,3 +99,12 @@ doc-previews: sysdeps-run $(VENV)/.installed-base messages
 
 bench: sysdeps-run $(VENV)/.installed-base messages
 	$(BIN)/python bench/documents.py
+
+bench-pages: sysdeps-run $(VENV)/.installed-dev messages
+	$(BIN)/python bench/pages.py
+
+bench-load: sysdeps-run $(VENV)/.installed-dev messages
+	$(BIN)/python bench/load.py
+
+bench-audit: sysdeps-run $(VENV)/.installed-dev messages
+	$(BIN)/python bench/audit.py
