@@ -150,6 +150,12 @@ SQLITE_PATH = DATA_DIR / "kka.sqlite3"
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database that does not answer fails a request (503) and /readyz within seconds
+    # instead of holding a worker for the operating system's TCP timeout.
+    if "postgresql" in DATABASES["default"].get("ENGINE", ""):
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", int(os.environ.get("KKA_DB_CONNECT_TIMEOUT", "3") or "3")
+        )
 else:
     DATABASES = {
         "default": {
@@ -279,6 +285,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "kka",
+            # A Redis that does not answer fails fast instead of hanging page requests.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:

@@ -180,6 +180,8 @@ def test_with_redis_url_the_cache_is_redis_with_the_kka_prefix(tmp_path: Path) -
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": url,
         "KEY_PREFIX": "kka",
+        # A Redis that does not answer fails fast instead of hanging page requests.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 
 

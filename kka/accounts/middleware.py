@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 
+from kka.accounts import memo
 from kka.accounts.models import Membership
 
 SESSION_ORGANISATION_KEY = "kka_org"
@@ -52,9 +53,13 @@ class OrganisationMiddleware:
             else settings.TIME_ZONE
         )
         timezone.activate(zoneinfo.ZoneInfo(zone))
+        # The access checks reuse this request's memberships (kka.accounts.memo).
+        token = memo.remember(request.user, memberships) if request.user.is_authenticated else None
         try:
             return self.get_response(request)
         finally:
+            if token is not None:
+                memo.release(token)
             timezone.deactivate()
 
 

@@ -6,6 +6,7 @@ access functions; roles here never grant sight of case content by themselves.
 
 from __future__ import annotations
 
+from kka.accounts import memo
 from kka.accounts.models import Membership, Role
 
 # Roles that carry cases of their own (a coordinator is also a working counsellor).
@@ -17,6 +18,11 @@ def role_in(user: object, organisation_id: int | None) -> str:
     user_pk = getattr(user, "pk", None)
     if user_pk is None or organisation_id is None:
         return ""
+    known = memo.active_memberships(user_pk)
+    if known is not None:  # this request's own user (kka.accounts.memo)
+        for active in known[1]:
+            if active.organisation_id == organisation_id:
+                return str(active.role)
     membership = (
         Membership.objects.filter(user_id=user_pk, organisation_id=organisation_id)
         .only("role")

@@ -75,6 +75,49 @@ def _chained(head: AuditHead, entry: Mapping[str, Any]) -> AuditEvent:
     return AuditEvent(**values)
 
 
+# Rows one statement may append on PostgreSQL (larger batches: bulk_create, then the head).
+_ONE_STATEMENT_MAX = 50
+
+
+def _write(events: list[AuditEvent], head: AuditHead) -> None:
+    """Insert the rows and move the head to the last of them, under the lock of _head().
+
+    On PostgreSQL, once the head row exists, one statement does both (a data-modifying
+    WITH: the INSERT, then the head's UPDATE): one round trip fewer per audited request.
+    The rows and hashes are exactly those of the plain path (SQLite, first row, batches).
+    """
+    if connection.vendor != "postgresql" or head._state.adding or len(events) > _ONE_STATEMENT_MAX:
+        if len(events) == 1:
+            events[0].save(force_insert=True)
+        else:
+            AuditEvent.objects.bulk_create(events, batch_size=500)
+        head.save()
+        return
+    quote = connection.ops.quote_name
+    fields = AuditEvent._meta.concrete_fields
+    columns = ", ".join(quote(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params: list[Any] = []
+    for event in events:
+        params.extend(f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields)
+    params.extend([head.last_id, head.last_hash, head.pk, len(events)])
+    events_table = quote(AuditEvent._meta.db_table)
+    head_table = quote(AuditHead._meta.db_table)
+    values = ", ".join([row] * len(events))
+    last_id, last_hash, head_id = quote("last_id"), quote("last_hash"), quote("id")
+    # Only quoted names from the models are formatted in; every value is bound (%s).
+    # Accepted (bandit B608, until 2027-06-30): model names only, values bound.
+    sql = f"WITH appended AS (INSERT INTO {events_table} ({columns}) VALUES {values} RETURNING 1) UPDATE {head_table} SET {last_id} = %s, {last_hash} = %s WHERE {head_id} = %s AND (SELECT count(*) FROM appended) = %s"  # noqa: S608, E501  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        moved = cursor.rowcount
+    if moved != 1:  # the head row vanished under the lock: refuse (the transaction rolls back)
+        raise RuntimeError("the audit chain head could not be moved")
+    for event in events:
+        event._state.adding = False
+        event._state.db = connection.alias
+
+
 @transaction.atomic
 def audit_log(
     *,
@@ -93,8 +136,7 @@ def audit_log(
     check_action(action)
     head = _head()
     event = _chained(head, locals())
-    event.save(force_insert=True)
-    head.save()
+    _write([event], head)
     return event
 
 
@@ -108,8 +150,7 @@ def audit_log_many(entries: list[dict[str, Any]]) -> int:
         return 0
     head = _head()
     events = [_chained(head, entry) for entry in entries]
-    AuditEvent.objects.bulk_create(events, batch_size=500)
-    head.save()
+    _write(events, head)
     return len(events)
 
 

@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
+from kka.accounts import memo
 from kka.accounts.models import Membership
 from kka.accounts.policy import COUNSELLING_ROLES
 from kka.cases.models import (
@@ -30,6 +31,7 @@ from kka.cases.models import (
     ProblemAspect,
     ProblemResource,
 )
+from kka.privacy import restriction
 from kka.privacy.restriction import refuse_if_restricted
 
 OWNER = "owner"
@@ -41,6 +43,13 @@ WRITER_ROLES = frozenset({OWNER, CO_COUNSELLOR})
 
 
 def _counsels_in(user: Any, organisation_id: int) -> bool:
+    known = memo.active_memberships(user.pk)
+    if known is not None:  # this request's own user: its memberships were read at its start
+        user_active, memberships = known
+        return user_active and any(
+            m.organisation_id == organisation_id and m.role in COUNSELLING_ROLES
+            for m in memberships
+        )
     return Membership.objects.filter(
         user_id=user.pk,
         organisation_id=organisation_id,
@@ -51,7 +60,8 @@ def _counsels_in(user: Any, organisation_id: int) -> bool:
 
 
 def case_role(user: Any, case: Case) -> str | None:
-    """The user's role on the case, or None. Re-read on every call (no caching)."""
+    """The user's role on the case, or None. Re-read on every call (no caching), except
+    the user's organisation memberships, read once per request (kka.accounts.memo)."""
     if user is None or not user.is_authenticated:
         return None
     if not _counsels_in(user, case.organisation_id):
@@ -92,9 +102,15 @@ def access_case(user: Any, code: str, *, write: bool = False) -> Case:
 
 
 def access_case_with_role(user: Any, code: str, *, write: bool = False) -> tuple[Case, str]:
-    case = Case.objects.select_related("client", "owner", "organisation").filter(code=code).first()
+    case = (
+        Case.objects.select_related("client__organisation", "owner", "organisation")
+        .annotate(restricted_since=restriction.started_at_subquery("client_id"))
+        .filter(code=code)
+        .first()
+    )
     if case is None:
         raise Http404
+    restriction.remember_state(case.client, case.restricted_since)  # type: ignore[attr-defined]
     role = case_role(user, case)
     _check(role, write=write)
     _refuse_when_restricted(user, case.client, write=write)

@@ -420,7 +420,9 @@ def _existing_keys(rows: list[ImportRow], organisation: Organisation) -> set[tup
         if not row.identifier_keys()
     ]
     for chunk in _chunks(first_words):
-        ids = ClientNameToken.objects.filter(token__in=chunk).values("client_id")
+        ids = ClientNameToken.objects.filter(organisation=organisation, token__in=chunk).values(
+            "client_id"
+        )
         for client in clients.filter(pk__in=ids).only("full_name", "birth_date"):
             key = f"{normalise(client.full_name)}|{client.birth_date or ''}"
             found.add(("person", key))

@@ -84,13 +84,22 @@ class Client(models.Model):
 
 class ClientNameToken(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="name_tokens")
+    # The client's organisation, repeated so a name search reads only its own
+    # organisation's tokens (index below), however many organisations share the database.
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
     token = models.CharField(max_length=32)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["client", "token"], name="client_name_token_unique")
         ]
-        indexes = [models.Index(fields=["token", "client"])]
+        indexes = [
+            models.Index(
+                fields=["organisation", "token", "client"], name="cases_nametoken_org_token"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.token

@@ -94,7 +94,8 @@ def _matching_clients(query: str, organisation: Any) -> QuerySet[Client] | None:
         return None
     qs = Client.objects.filter(organisation=organisation)
     for token in tokens:
-        qs = qs.filter(pk__in=ClientNameToken.objects.filter(token=token).values("client_id"))
+        named = ClientNameToken.objects.filter(organisation=organisation, token=token)
+        qs = qs.filter(pk__in=named.values("client_id"))
     return qs
 
 

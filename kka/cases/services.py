@@ -112,7 +112,10 @@ def _apply_identity(client: Client) -> None:
 def _reindex_name(client: Client) -> None:
     ClientNameToken.objects.filter(client=client).delete()
     ClientNameToken.objects.bulk_create(
-        [ClientNameToken(client=client, token=t) for t in sorted(name_tokens(client.full_name))]
+        [
+            ClientNameToken(client=client, organisation_id=client.organisation_id, token=t)
+            for t in sorted(name_tokens(client.full_name))
+        ]
     )
 
 
@@ -191,7 +194,7 @@ def clients_import_bulk(
             c.pk = by_code[c.code]
     ClientNameToken.objects.bulk_create(
         [
-            ClientNameToken(client=c, token=t)
+            ClientNameToken(client=c, organisation_id=c.organisation_id, token=t)
             for c in clients
             for t in sorted(name_tokens(c.full_name))
         ],
@@ -462,16 +465,11 @@ def record_add(
         obj=record,
         case=case.code,
     )
-    stored: list[str] = []
-    try:
+    # The transaction rolls the rows back; the files already written must go too (the
+    # last one included, when a write after storing it fails).
+    with private_files.removed_if_rolled_back():
         for name, data in files:
-            attachment = attachment_add(actor=actor, record=record, filename=name, data=data)
-            stored.append(attachment.stored_name)
-    except BaseException:
-        # The transaction rolls the rows back; the files already written must go too.
-        for stored_name in stored:
-            private_files.remove(stored_name)
-        raise
+            attachment_add(actor=actor, record=record, filename=name, data=data)
     return record
 
 
@@ -532,19 +530,21 @@ def _store_attachment(
     return attachment
 
 
-@transaction.atomic
 def attachment_add(*, actor: User, record: CaseRecord, filename: str, data: bytes) -> Attachment:
-    attachment = _store_attachment(actor=actor, filename=filename, data=data, record=record)
-    case = record.case
-    _event(case, actor=actor, kind="attachment_added", ref=attachment.code)
-    _audit(
-        "attachment.added",
-        actor=actor,
-        organisation_id=case.organisation_id,
-        obj=attachment,
-        record=record.code,
-        case=case.code,
-    )
+    # One transaction; a rollback (a failed write after the file was stored, or the
+    # commit itself) removes the stored file too.
+    with private_files.removed_if_rolled_back(), transaction.atomic():
+        attachment = _store_attachment(actor=actor, filename=filename, data=data, record=record)
+        case = record.case
+        _event(case, actor=actor, kind="attachment_added", ref=attachment.code)
+        _audit(
+            "attachment.added",
+            actor=actor,
+            organisation_id=case.organisation_id,
+            obj=attachment,
+            record=record.code,
+            case=case.code,
+        )
     return attachment
 
 

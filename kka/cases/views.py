@@ -378,11 +378,12 @@ def case_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
     problem_map = (
         ProblemMap.objects.filter(case=case)
-        .prefetch_related("aspects__records", "resources__aspects")
+        .prefetch_related("aspects__records", "aspects__resources", "resources")
         .first()
     )
     records = case.records.prefetch_related("attachments").order_by("-occurred_on", "-id")
     writable = role in access.WRITER_ROLES
+    members = list(case.members.select_related("user").order_by("role", "id"))
     context: dict[str, Any] = {
         "case": case,
         "role": role,
@@ -391,7 +392,7 @@ def case_detail(request: HttpRequest, code: str) -> HttpResponse:
         "client": case.client,
         "is_minor": selectors.client_is_minor(case.client),
         "bidang_label": selectors.bidang_label(case.organisation, case.bidang),
-        "members": case.members.select_related("user").order_by("role", "id"),
+        "members": members,
         "problem_map": problem_map,
         "records": records,
         "consent": selectors.current_consent(case.client),
@@ -415,12 +416,20 @@ def case_detail(request: HttpRequest, code: str) -> HttpResponse:
             resource_form=ResourceForm(aspect_choices=[(a.code, a.text[:60]) for a in aspects]),
         )
     if role == access.OWNER:
-        context["member_form"] = CaseMemberForm(candidates=_member_candidates(case))
+        context["member_form"] = CaseMemberForm(
+            candidates=_member_candidates(case, members=members)
+        )
     return render(request, "cases/case_detail.html", context)
 
 
-def _member_candidates(case: Case) -> list[tuple[str, str]]:
-    existing = set(case.members.values_list("user_id", flat=True)) | {case.owner_id}
+def _member_candidates(
+    case: Case, *, members: list[CaseMember] | None = None
+) -> list[tuple[str, str]]:
+    if members is None:
+        existing = set(case.members.values_list("user_id", flat=True))
+    else:
+        existing = {m.user_id for m in members}
+    existing.add(case.owner_id)
     memberships = (
         Membership.objects.filter(
             organisation_id=case.organisation_id,

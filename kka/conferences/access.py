@@ -16,17 +16,22 @@ from django.http import Http404
 from kka.accounts.models import Membership, Role
 from kka.cases import access as case_access
 from kka.conferences.models import ApprovalState, Conference, Participant
+from kka.privacy import restriction
 from kka.privacy.restriction import refuse_if_restricted
 
 
 def access_conference(user: Any, code: str, *, write: bool = False) -> tuple[Conference, str]:
     conference = (
-        Conference.objects.select_related("case__client", "case__organisation", "case__owner")
+        Conference.objects.select_related(
+            "case__client__organisation", "case__organisation", "case__owner"
+        )
+        .annotate(restricted_since=restriction.started_at_subquery("case__client_id"))
         .filter(code=code)
         .first()
     )
     if conference is None:
         raise Http404
+    restriction.remember_state(conference.case.client, conference.restricted_since)  # type: ignore[attr-defined]
     role = case_access.case_role(user, conference.case)
     if role is None:
         raise Http404

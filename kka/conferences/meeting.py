@@ -311,10 +311,23 @@ class ParticipantResponses:
     agreed_before_addendum: bool = False
 
 
-def minutes_responses(conference: Conference) -> list[ParticipantResponses]:
+_LOOK_UP: Any = object()
+
+
+def minutes_responses(
+    conference: Conference,
+    *,
+    minutes: Any = _LOOK_UP,
+    participants: list[Participant] | None = None,
+    addenda: list[MinutesAddendum] | None = None,
+) -> list[ParticipantResponses]:
     """Per participant with shared-minutes access (or who answered before losing it):
-    agreed or not yet, and their comments. ``conference`` comes from an access check."""
-    minutes = Minutes.objects.filter(conference=conference).first()
+    agreed or not yet, and their comments. ``conference`` comes from an access check.
+
+    A page that already read the conference's minutes (None: there are none), all its
+    participants (removed ones too) or the minutes' addenda passes them in."""
+    if minutes is _LOOK_UP:
+        minutes = Minutes.objects.filter(conference=conference).first()
     if minutes is None:
         return []
     responses = list(MinutesResponse.objects.filter(minutes=minutes).order_by("at", "id"))
@@ -322,14 +335,22 @@ def minutes_responses(conference: Conference) -> list[ParticipantResponses]:
     shared_levels = {
         level for level, rank in _RANK.items() if rank >= _RANK[DisclosureLevel.SHARED_MINUTES]
     }
+    if participants is None:
+        participants = list(conference.participants.order_by("position", "id"))
     participants = [
         p
-        for p in conference.participants.order_by("position", "id")
+        for p in participants
         if p.pk in answered or (p.removed_at is None and p.disclosure in shared_levels)
     ]
-    newest_addendum = (
-        minutes.addenda.filter(layer="shared").order_by("-at").values_list("at", flat=True).first()
-    )
+    if addenda is None:
+        newest_addendum = (
+            minutes.addenda.filter(layer="shared")
+            .order_by("-at")
+            .values_list("at", flat=True)
+            .first()
+        )
+    else:
+        newest_addendum = max((a.at for a in addenda if a.layer == "shared"), default=None)
     rows: dict[int, ParticipantResponses] = {
         p.pk: ParticipantResponses(participant=p, may_read=may_read_shared_minutes(p))
         for p in participants

@@ -8,6 +8,7 @@ through ``kka.conferences.access``; writes through ``kka.conferences.services``.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -426,6 +427,11 @@ class Commitment(models.Model):
 
     code = models.CharField(max_length=12, unique=True, default=_code, editable=False)
     conference = models.ForeignKey(Conference, on_delete=models.PROTECT, related_name="commitments")
+    # The case's organisation, repeated so the dashboard reads only its own organisation's
+    # commitments (index below), however many organisations share the database.
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+", editable=False
+    )
     participant = models.ForeignKey(
         Participant,
         null=True,
@@ -472,10 +478,20 @@ class Commitment(models.Model):
                 name="commitment_status_valid",
             ),
         ]
-        indexes = [models.Index(fields=["due_on", "status"])]
+        indexes = [
+            models.Index(fields=["due_on", "status"]),
+            models.Index(
+                fields=["organisation", "status", "due_on"], name="conf_commitment_org_due"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.code
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.organisation_id is None and self.conference_id is not None:
+            self.organisation_id = self.conference.case.organisation_id
+        super().save(*args, **kwargs)
 
 
 class CommitmentProgress(models.Model):

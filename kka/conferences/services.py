@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from kka.accounts.models import Organisation, User
 from kka.accounts.policy import role_in
-from kka.audit.services import audit_log
+from kka.audit.services import audit_log, audit_log_many
 from kka.cases import selectors as case_selectors
 from kka.cases.models import Case, CaseEvent, CaseRecord, ProblemResource
 from kka.conferences.models import (
@@ -343,10 +343,19 @@ def participant_remove(*, actor: User, participant: Participant) -> None:
 # --- consent gate and approval -------------------------------------------------------------
 
 
-def consent_problem(conference: Conference, participant: Participant) -> str | None:
-    """Why this participant may not be invited under the client's consent, or None."""
+_LOOK_UP: Any = object()
+
+
+def consent_problem(
+    conference: Conference, participant: Participant, *, consent: Any = _LOOK_UP
+) -> str | None:
+    """Why this participant may not be invited under the client's consent, or None.
+
+    ``consent``: the client's current consent when the caller already has it (a page
+    listing many participants reads it once)."""
     client = conference.case.client
-    consent = case_selectors.current_consent(client)
+    if consent is _LOOK_UP:
+        consent = case_selectors.current_consent(client)
     minor = case_selectors.client_is_minor(client)
     if consent is None:
         if minor:
@@ -542,18 +551,28 @@ def invitation_default_text(participant: Participant) -> str:
         ) % {"salutation": _salutation(participant), "purpose": purpose}
 
 
-def readiness(conference: Conference) -> list[str]:
-    """What is still missing before invitations can go out / the meeting can start."""
+def readiness(
+    conference: Conference,
+    *,
+    participants: list[Participant] | None = None,
+    consent: Any = _LOOK_UP,
+) -> list[str]:
+    """What is still missing before invitations can go out / the meeting can start.
+
+    ``participants`` (not removed) and ``consent``: when the page already read them."""
     missing: list[str] = []
     if conference.starts_at is None:
         missing.append(_("Waktu pertemuan belum ditentukan."))
     if not conference.place:
         missing.append(_("Tempat pertemuan belum ditentukan."))
-    participants = list(conference.participants.filter(removed_at__isnull=True))
+    if participants is None:
+        participants = list(conference.participants.filter(removed_at__isnull=True))
     if not participants:
         missing.append(_("Belum ada peserta."))
+    if consent is _LOOK_UP:
+        consent = case_selectors.current_consent(conference.case.client)
     for participant in participants:
-        problem = consent_problem(conference, participant)
+        problem = consent_problem(conference, participant, consent=consent)
         if problem:
             missing.append(f"{participant.full_name}: {problem}")
     if needs_approval(conference) and conference.approval != ApprovalState.APPROVED:
@@ -699,9 +718,19 @@ def _ics_for(participant: Participant, *, method: str) -> bytes:
         )
 
 
-def send_invitation_email(*, participant_id: int, token: str, actor_id: int | None = None) -> None:
+def send_invitation_email(
+    *,
+    participant_id: int,
+    token: str,
+    actor_id: int | None = None,
+    before_send: Callable[[], None] | None = None,
+) -> None:
     """The invitation mail: the neutral text, the private link, the .ics and the
-    official letter as PDF (produced as a finalised document, its sending recorded)."""
+    official letter as PDF (produced as a finalised document, its sending recorded).
+
+    Every write comes first and the mail last (``before_send`` runs just before it: the
+    caller's last writes), so a failed write never leaves a mail whose link and letter
+    were rolled back; only a failed commit after the send can (it is then sent again)."""
     from kka.lib.mail import send_templated
 
     participant = Participant.objects.select_related("conference__case__organisation").get(
@@ -724,7 +753,14 @@ def send_invitation_email(*, participant_id: int, token: str, actor_id: int | No
     sender = sender or conference.case.owner
     letter = _invitation_letter(participant, actor=sender)
     if letter is not None:
+        from kka.documents import services as document_services
+
         attachments.insert(0, letter[:3])
+        document_services.record_access(
+            document=letter[3], channel="email", user=sender, participant=participant
+        )
+    if before_send is not None:
+        before_send()
     send_templated(
         to=participant.email,
         template="conferences/emails/invitation",
@@ -738,12 +774,6 @@ def send_invitation_email(*, participant_id: int, token: str, actor_id: int | No
         },
         attachments=attachments,
     )
-    if letter is not None:
-        from kka.documents import services as document_services
-
-        document_services.record_access(
-            document=letter[3], channel="email", user=sender, participant=participant
-        )
 
 
 def _invitation_letter(
@@ -870,7 +900,10 @@ def link_is_valid(link: PortalLink) -> bool:
         ):
             return False
     # A withdrawn consent cuts every link it no longer covers, on the next request.
-    return consent_problem(conference, participant) is None
+    consent = case_selectors.current_consent(conference.case.client)
+    # Kept for this request's disclosure rows (portal_page_shown): read once per page.
+    participant._kka_portal_consent = consent  # type: ignore[attr-defined]
+    return consent_problem(conference, participant, consent=consent) is None
 
 
 @transaction.atomic
@@ -959,6 +992,46 @@ def shared_minutes_shown(*, participant: Participant) -> None:
         object_type="participant",
         object_ref=participant.code,
         refs={"conference": participant.conference.code},
+    )
+
+
+@transaction.atomic
+def portal_page_shown(*, participant: Participant, briefing: bool, shared_minutes: bool) -> None:
+    """The portal page showed the briefing and/or the shared layer of the finalised
+    minutes: what :func:`briefing_shown` and :func:`shared_minutes_shown` record, with
+    the consent read once and the rows written together (one page view, fewer queries)."""
+    kinds = [
+        (kind, action)
+        for shown, kind, action in (
+            (briefing, "briefing_view", "portal.briefing_viewed"),
+            (shared_minutes, "shared_minutes_view", "portal.minutes_viewed"),
+        )
+        if shown
+    ]
+    if not kinds:
+        return
+    conference = participant.conference
+    # The consent the link check of this request read (link_is_valid), else read now.
+    consent = getattr(participant, "_kka_portal_consent", _LOOK_UP)
+    if consent is _LOOK_UP:
+        consent = case_selectors.current_consent(conference.case.client)
+    Disclosure.objects.bulk_create(
+        [
+            Disclosure(participant=participant, kind=kind, consent=consent, actor=None)
+            for kind, _action in kinds
+        ]
+    )
+    audit_log_many(
+        [
+            {
+                "action": action,
+                "organisation": conference.case.organisation_id,
+                "object_type": "participant",
+                "object_ref": participant.code,
+                "refs": {"conference": conference.code},
+            }
+            for _kind, action in kinds
+        ]
     )
 
 

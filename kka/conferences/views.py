@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,7 +30,7 @@ from kka.conferences.forms import (
     ParticipantForm,
     PlanForm,
 )
-from kka.conferences.models import FUNCTIONS, ConferenceStatus, Participant
+from kka.conferences.models import FUNCTIONS, CommitmentProgress, ConferenceStatus, Participant
 from kka.lib.http import no_store
 
 
@@ -64,8 +65,24 @@ def conference_detail(request: HttpRequest, code: str) -> HttpResponse:
         object_ref=conference.code,
     )
     participants = list(conference.participants.filter(removed_at__isnull=True))
+    commitments = list(
+        conference.commitments.select_related(  # type: ignore[attr-defined]
+            "participant", "counsellor"
+        ).prefetch_related(
+            Prefetch(
+                "progress",
+                queryset=CommitmentProgress.objects.select_related("by_participant", "by_user"),
+            )
+        )
+    )
+    committed = {c.participant_id for c in commitments}
+    # Read once for every participant: the page's queries must not grow with them.
+    consent = case_selectors.current_consent(conference.case.client)
     for participant in participants:
-        participant.consent_problem = services.consent_problem(conference, participant)  # type: ignore[attr-defined]
+        participant.consent_problem = services.consent_problem(  # type: ignore[attr-defined]
+            conference, participant, consent=consent
+        )
+        participant.has_commitments = participant.pk in committed  # type: ignore[attr-defined]
     writable = role in case_access.WRITER_ROLES
     used_resources = {p.resource_id for p in participants if p.resource_id}
     resources = [
@@ -84,7 +101,11 @@ def conference_detail(request: HttpRequest, code: str) -> HttpResponse:
             "writable": writable and conference.status in services.EDITABLE_STATUSES,
             "participants": participants,
             "resources": resources,
-            "missing": services.readiness(conference),
+            "missing": services.readiness(conference, participants=participants, consent=consent),
+            "commitments": commitments,
+            "followups": conference.followups.select_related(  # type: ignore[attr-defined]
+                "conference", "next_conference", "consent"
+            ),
             "needs_approval": services.needs_approval(conference),
             "participant_form": ParticipantForm(
                 initial={"disclosure": "invitation", "language": "id"}

@@ -27,6 +27,7 @@ from kka.conferences.models import (
     CommitmentStatus,
     Conference,
     ConferenceStatus,
+    Evaluation,
     EvaluationKind,
     EvaluationScheme,
     Minutes,
@@ -59,17 +60,21 @@ def _scheme(conference: Conference) -> str:
     return scheme if scheme in followup.ANSWER_KEYS else EvaluationScheme.UCA
 
 
-def _laiseg_answers(conference: Conference) -> dict[str, dict[str, Any]]:
+def _laiseg_answers(
+    conference: Conference, *, evaluations: list[Evaluation] | None = None
+) -> dict[str, dict[str, Any]]:
     """Recorded laiseg per participant code: labelled answers (in the scheme they were
-    given in) and whether the participant answered through their own link."""
+    given in) and whether the participant answered through their own link.
+    ``evaluations``: all of the conference's evaluations, when the page read them."""
     recorded: dict[str, dict[str, Any]] = {}
-    evaluations = (
-        conference.evaluations.filter(kind=EvaluationKind.LAISEG)  # type: ignore[attr-defined]
-        .exclude(participant=None)
-        .select_related("participant")
-    )
+    if evaluations is None:
+        evaluations = list(
+            conference.evaluations.filter(kind=EvaluationKind.LAISEG)  # type: ignore[attr-defined]
+            .exclude(participant=None)
+            .select_related("participant")
+        )
     for evaluation in evaluations:
-        if evaluation.participant is None:  # excluded above; narrows the type
+        if evaluation.kind != EvaluationKind.LAISEG or evaluation.participant is None:
             continue
         answers = evaluation.answers_dict
         questions = LAISEG_QUESTIONS.get(evaluation.scheme, LAISEG_QUESTIONS[EvaluationScheme.UCA])
@@ -84,35 +89,48 @@ def _laiseg_answers(conference: Conference) -> dict[str, dict[str, Any]]:
 def _page(request: HttpRequest, conference: Conference, role: str, **extra: Any) -> HttpResponse:
     organisation = conference.case.organisation
     minutes = _minutes(conference)
-    process = conference.evaluations.filter(  # type: ignore[attr-defined]
-        kind=EvaluationKind.PROCESS
-    ).first()
+    # Each list read once (in the models' order) and shared by the page's sections, so
+    # the number of queries stays the same however much the KKA holds.
+    evaluations = list(
+        conference.evaluations.select_related("participant")  # type: ignore[attr-defined]
+    )
+    process = next((e for e in evaluations if e.kind == EvaluationKind.PROCESS), None)
+    later = [
+        e for e in evaluations if e.kind in (EvaluationKind.LAIJAPEN, EvaluationKind.LAIJAPANG)
+    ]
+    later.sort(key=lambda e: (e.due_on is None, e.due_on or dt.date.min))
+    all_participants = list(conference.participants.all())  # type: ignore[attr-defined]
+    addenda = list(minutes.addenda.select_related("author")) if minutes.pk else []
     process_answers = process.answers_dict if process else {}
     scheme = _scheme(conference)
     context = {
         "conference": conference,
         "case": conference.case,
         "writable": role in case_access.WRITER_ROLES,
+        "role": role,
         "structuring": organisation.structuring_text or str(DEFAULT_STRUCTURING),
         "asas": asas_list(organisation.asas_variant),
-        "participants": conference.participants.filter(removed_at__isnull=True),
+        "participants": [p for p in all_participants if p.removed_at is None],
         "attendance_choices": Attendance.choices,
         "attendance_labels": dict(Attendance.choices),
         "minutes": minutes,
         "pledge_form": PledgeForm(),
         "finalised": minutes.finalised_at is not None,
-        "addenda": minutes.addenda.select_related("author") if minutes.pk else [],
-        "minutes_responses": meeting.minutes_responses(conference),
+        "addenda": addenda,
+        "minutes_responses": meeting.minutes_responses(
+            conference,
+            minutes=minutes if minutes.pk else None,
+            participants=all_participants,
+            addenda=addenda,
+        ),
         "commitments": conference.commitments.select_related(  # type: ignore[attr-defined]
             "participant", "counsellor"
         ).order_by("created_at"),
         "commitment_statuses": CommitmentStatus.choices,
-        "later_evaluations": conference.evaluations.filter(  # type: ignore[attr-defined]
-            kind__in=["laijapen", "laijapang"]
-        ).order_by("due_on"),
+        "later_evaluations": later,
         "scheme": scheme,
         "laiseg_questions": LAISEG_QUESTIONS[scheme],
-        "laiseg_answers": _laiseg_answers(conference),
+        "laiseg_answers": _laiseg_answers(conference, evaluations=evaluations),
         "process_evaluation": process,
         "process_questions": [
             (key, name, question, process_answers.get(key, ""))

@@ -23,6 +23,7 @@ from django.utils import timezone
 from kka.audit.models import Outcome
 from kka.audit.services import audit_log
 from kka.jobs.models import JobOutcome, JobRun
+from kka.lib import private_files
 
 logger = logging.getLogger("kka.jobs")
 
@@ -30,8 +31,9 @@ logger = logging.getLogger("kka.jobs")
 @contextmanager
 def claim(key: str, task: str) -> Iterator[JobRun | None]:
     """The locked, pending run of ``key`` (None when it is done already); the block's
-    work and the mark "done" commit together, an exception rolls both back."""
-    with transaction.atomic():
+    work and the mark "done" commit together, an exception rolls both back (and deletes
+    the files the work stored: their rows are gone)."""
+    with private_files.removed_if_rolled_back(), transaction.atomic():
         JobRun.objects.get_or_create(key=key, defaults={"task": task})
         run = JobRun.objects.select_for_update().get(key=key)
         if run.outcome != JobOutcome.PENDING:
@@ -39,9 +41,16 @@ def claim(key: str, task: str) -> Iterator[JobRun | None]:
             yield None
             return
         yield run
-        run.outcome = JobOutcome.DONE
-        run.finished_at = timezone.now()
-        run.save(update_fields=["outcome", "finished_at", "result"])
+        if run.outcome == JobOutcome.PENDING:
+            mark_done(run)
+
+
+def mark_done(run: JobRun) -> None:
+    """Mark a claimed run done (with its ``result``) before the block ends: work whose
+    last step cannot be undone (a mail) does every write first, then that step."""
+    run.outcome = JobOutcome.DONE
+    run.finished_at = timezone.now()
+    run.save(update_fields=["outcome", "finished_at", "result"])
 
 
 def is_done(key: str) -> bool:

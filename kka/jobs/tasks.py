@@ -98,10 +98,15 @@ def send_invitation(*, participant_id: int, actor_id: int | None, key: str) -> s
         if settings.KKA_TEST_TASK_DELAY:
             time.sleep(settings.KKA_TEST_TASK_DELAY)
         token = services.portal_link_create(participant=participant)
-        services.send_invitation_email(
-            participant_id=participant.pk, token=token, actor_id=actor_id
-        )
         run.result = {"participant": participant.code}
+        # Marked done before the mail leaves: no write follows the send (a crash in a
+        # write rolls back everything and sends nothing).
+        services.send_invitation_email(
+            participant_id=participant.pk,
+            token=token,
+            actor_id=actor_id,
+            before_send=lambda: runs.mark_done(run),
+        )
         return "sent"
 
 

@@ -12,7 +12,10 @@ import hashlib
 import io
 import os
 import secrets
+import threading
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +97,34 @@ def _name(stored_name: str) -> str:
     return Path(stored_name).name
 
 
+# Names stored inside ``removed_if_rolled_back()`` blocks of this thread (innermost last).
+_tracked = threading.local()
+
+
+@contextmanager
+def removed_if_rolled_back() -> Iterator[None]:
+    """Files stored inside the block are deleted again when the block raises.
+
+    Wrap a transaction whose rows name the files it stores (a task's work, say): when
+    it rolls back, no encrypted file is left that no row refers to (such a file would
+    escape erasure and retention).
+    """
+    stack: list[list[str]] = _tracked.__dict__.setdefault("stack", [])
+    names: list[str] = []
+    stack.append(names)
+    try:
+        yield
+    except BaseException:
+        stack.remove(names)
+        for name in names:
+            with suppress(OSError):  # the original error matters more
+                remove(name)
+        raise
+    stack.remove(names)
+    if stack:  # an enclosing block removes them if it fails in turn
+        stack[-1].extend(names)
+
+
 def store(data: bytes) -> StoredFile:
     if not data:
         raise RejectedFile("empty")
@@ -104,6 +135,8 @@ def store(data: bytes) -> StoredFile:
         raise RejectedFile("type")
     name = secrets.token_hex(20) + ALLOWED_TYPES[content_type] + ".enc"
     name = storage().save(name, ContentFile(encrypt_bytes(data)))
+    for names in _tracked.__dict__.get("stack", [])[-1:]:
+        names.append(name)
     return StoredFile(
         stored_name=name,
         content_type=content_type,

@@ -61,7 +61,10 @@ def content_security_policy(nonce: str) -> str:
 def _has_private_viewer(request: HttpRequest) -> bool:
     """A signed-in user or a participant's portal session: the page may hold client data."""
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
+    try:
+        if user is not None and user.is_authenticated:
+            return True
+    except Exception:  # database down (the 503 page): cannot tell, so treat as private
         return True
     session = getattr(request, "session", None)
     if session is None:

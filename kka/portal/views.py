@@ -49,7 +49,10 @@ def _current(request: HttpRequest) -> Participant:
     if not link_id:
         raise Http404
     link = (
-        PortalLink.objects.select_related("participant__conference__case__organisation")
+        PortalLink.objects.select_related(
+            "participant__conference__case__organisation",
+            "participant__conference__case__client__organisation",
+        )
         .filter(pk=link_id)
         .first()
     )
@@ -146,10 +149,11 @@ def _context(participant: Participant) -> dict[str, Any]:
 def _home(request: HttpRequest, participant: Participant, **overrides: Any) -> HttpResponse:
     """The portal page; what it discloses is recorded every time it is shown."""
     context = {**_context(participant), **overrides}
-    if context["may_read_briefing"]:
-        services.briefing_shown(participant=participant)
-    if context["minutes"] is not None:
-        services.shared_minutes_shown(participant=participant)
+    services.portal_page_shown(
+        participant=participant,
+        briefing=bool(context["may_read_briefing"]),
+        shared_minutes=context["minutes"] is not None,
+    )
     return render(request, "portal/home.html", context)
 
 

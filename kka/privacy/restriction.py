@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from kka.audit.services import audit_log
@@ -31,6 +32,30 @@ def active_restriction(client_id: int) -> Restriction | None:
         .order_by("-started_at")
         .first()
     )
+
+
+def started_at_subquery(client_id_field: str) -> Subquery:
+    """For an access query: when the client's active restriction started (or NULL), so
+    the page's banner needs no query of its own (see :func:`banner_state`)."""
+    return Subquery(
+        Restriction.objects.filter(client_id=OuterRef(client_id_field), lifted_at__isnull=True)
+        .order_by("-started_at")
+        .values("started_at")[:1]
+    )
+
+
+def remember_state(client: Any, started_at: Any) -> None:
+    """Keep the value read by :func:`started_at_subquery` on the client for this request."""
+    client._kka_restriction_since = started_at
+
+
+def banner_state(client: Any) -> Any:
+    """The start of the client's active restriction (None: not restricted); read with
+    the page's access query when it was, else now."""
+    if hasattr(client, "_kka_restriction_since"):
+        return client._kka_restriction_since
+    restriction = active_restriction(client.pk)
+    return restriction.started_at if restriction else None
 
 
 def is_restricted(client_id: int) -> bool:

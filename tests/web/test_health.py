@@ -34,7 +34,7 @@ def test_readyz_answers_ok_when_the_database_answers(client: Client) -> None:
     response = client.get("/readyz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "up"}
+    assert response.json() == {"status": "ok", "database": "up", "cache": "up"}
     assert _no_store(response)
 
 
@@ -55,7 +55,7 @@ def test_readyz_answers_503_when_the_database_does_not(
     response = client.get("/readyz")
 
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "down"}
+    assert response.json() == {"status": "unavailable", "database": "down", "cache": "up"}
     assert "rahasia-host" not in response.content.decode()
     assert _no_store(response)
 

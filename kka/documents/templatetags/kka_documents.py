@@ -29,7 +29,11 @@ def edition_label(code: str) -> str:
 
 
 @register.inclusion_tag("documents/_conference_documents.html", takes_context=True)
-def conference_documents(context: template.Context, conference: Any) -> dict[str, Any]:
+def conference_documents(
+    context: template.Context, conference: Any, participants: list[Any] | None = None
+) -> dict[str, Any]:
+    """``participants``: the conference's participants (not removed) when the page has
+    them already (one query fewer)."""
     kinds = registry.load_all()
     organisation = conference.case.organisation
     role = context.get("role")
@@ -64,7 +68,11 @@ def conference_documents(context: template.Context, conference: Any) -> dict[str
         "writable": role in case_access.WRITER_ROLES,
         "conference_kinds": offer("conference"),
         "participant_kinds": offer("participant"),
-        "participants": list(conference.participants.filter(removed_at__isnull=True)),
+        "participants": (
+            list(conference.participants.filter(removed_at__isnull=True))
+            if participants is None
+            else participants
+        ),
         "csrf_token": context.get("csrf_token"),
         "request": context.get("request"),
     }

@@ -16,8 +16,12 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def breakglass_grant(context: template.Context, case: Case) -> BreakGlass | None:
-    """The grant under which the viewer reads this case, or None (on the case, or no grant)."""
+def breakglass_grant(context: template.Context, case: Case, role: Any = None) -> BreakGlass | None:
+    """The grant under which the viewer reads this case, or None (on the case, or no grant).
+
+    ``role``: the viewer's role on the case when the page knows it (no query for the team)."""
+    if role is not None and role != breakglass.ROLE:
+        return None
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not breakglass.is_break_glass(user, case):

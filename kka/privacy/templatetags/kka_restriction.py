@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 from django.template.loader import render_to_string
 
-from kka.privacy.restriction import active_restriction
+from kka.privacy.restriction import banner_state
 
 register = template.Library()
 
@@ -17,7 +17,9 @@ def restriction_banner(client: Any) -> str:
     """ "Pemrosesan dibatasi sejak … — perubahan ditolak", or nothing."""
     if client is None:
         return ""
-    restriction = active_restriction(client.pk)
-    if restriction is None:
+    started_at = banner_state(client)
+    if started_at is None:
         return ""
-    return render_to_string("privacy/restriction_banner.html", {"restriction": restriction})
+    return render_to_string(
+        "privacy/restriction_banner.html", {"restriction": {"started_at": started_at}}
+    )

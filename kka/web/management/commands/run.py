@@ -56,6 +56,11 @@ class Command(BaseCommand):
             "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
             "errorlog": "-",
             "timeout": 60,
+            # An idle keep-alive connection is closed by the client's side first (nginx's
+            # upstream keepalive_timeout is 60 s): when gunicorn closed it (default after
+            # 2 s) just as a request went out on it, the request failed (a 502 from nginx,
+            # which never retries a POST; a socket error in bench/load.py).
+            "keepalive": 75,
             "graceful_timeout": 20,
             "forwarded_allow_ips": os.environ.get("KKA_FORWARDED_ALLOW_IPS", "127.0.0.1"),
             # Import the application once, then fork the workers: a faster start.
