@@ -33,6 +33,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import cpu_model  # noqa: E402
+
 PERFORMANCE_DOC = ROOT / "docs" / "performance.md"
 SECTION = "## Dokumen"
 
@@ -60,16 +64,6 @@ def _time(action: Callable[[], Any], runs: int) -> list[float]:
         action()
         times.append(time.perf_counter() - start)
     return times
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _measure(runs: int) -> list[tuple[str, list[float]]]:
@@ -138,7 +132,7 @@ def _section(rows: list[tuple[str, list[float]]], runs: int) -> str:
     import weasyprint
 
     machine = (
-        f"{_cpu()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
+        f"{cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}, WeasyPrint {weasyprint.__version__}"
     )
     return f"""{SECTION}

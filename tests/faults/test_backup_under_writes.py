@@ -22,6 +22,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,9 +30,11 @@ import pytest
 
 from tests.backup.util import ROOT, new_install, seeded_install
 
-# The writer commits for at least this long before the backup starts, and after it ends.
+# The writer commits for at least this long before the backup starts; after the backup
+# ends, the test waits (up to AFTER_TIMEOUT) for the writer's next commit, which shows
+# the writer was not stopped by the backup.
 BEFORE_SECONDS = 3.0
-AFTER_SECONDS = 2.0
+AFTER_TIMEOUT = 60.0
 BEGAN = re.compile(r"Backup began at \S+ \(monotonic (\d+\.\d+)\)")
 
 
@@ -71,10 +74,44 @@ def _writer() -> None:
         n += 1
 
 
-def _stop(proc: subprocess.Popen[str]) -> list[dict[str, object]]:
-    proc.send_signal(signal.SIGTERM)
-    out, _err = proc.communicate(timeout=60)
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+class _Drain:
+    """Reads the writer's stdout and stderr as they come, so that a full pipe never
+    stops the writer, and keeps its committed writes."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.writes: list[dict[str, object]] = []
+        self.stderr: list[str] = []
+        assert proc.stdout is not None and proc.stderr is not None
+        self.threads = [
+            threading.Thread(target=self._out, args=(proc.stdout,), daemon=True),
+            threading.Thread(target=self._err, args=(proc.stderr,), daemon=True),
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _out(self, stream: object) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            if line.startswith("{"):
+                self.writes.append(json.loads(line))
+
+    def _err(self, stream: object) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            self.stderr.append(line)
+
+    def wait_for_write_after(self, moment: float, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if any(float(w["t"]) > moment for w in self.writes if "t" in w):  # type: ignore[arg-type]
+                return
+            time.sleep(0.1)
+
+    def stop(self) -> list[dict[str, object]]:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+        for thread in self.threads:
+            thread.join(timeout=10)
+        return [w for w in self.writes if "id" in w]
 
 
 @pytest.mark.faults
@@ -91,16 +128,19 @@ def test_every_write_committed_before_the_backup_began_is_restored(tmp_path: Pat
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
+        drain = _Drain(writer)
         try:
-            assert writer.stdout is not None
-            assert json.loads(writer.stdout.readline()) == {"ready": True}, writer.stderr
+            ready_by = time.monotonic() + 120
+            while not drain.writes and writer.poll() is None and time.monotonic() < ready_by:
+                time.sleep(0.1)
+            assert drain.writes[:1] == [{"ready": True}], "".join(drain.stderr)
             time.sleep(BEFORE_SECONDS)  # writes keep committing meanwhile
             started = time.monotonic()
             result = source.kka("backup", "--output", str(tmp_path / "backup"))
             ended = time.monotonic()
-            time.sleep(AFTER_SECONDS)
+            drain.wait_for_write_after(ended, AFTER_TIMEOUT)
         finally:
-            writes = _stop(writer)
+            writes = drain.stop()
         assert result.returncode == 0, result.stdout + result.stderr
         match = BEGAN.search(result.stdout)
         assert match, result.stdout
@@ -111,7 +151,8 @@ def test_every_write_committed_before_the_backup_began_is_restored(tmp_path: Pat
         during = [w for w in writes if began <= float(w["t"]) <= ended]  # type: ignore[arg-type]
         after = [w for w in writes if float(w["t"]) > ended]  # type: ignore[arg-type]
         assert len(before) >= 5, f"the writer committed only {len(before)} records before"
-        assert after, "the writer stopped writing during the backup"
+        stderr_tail = "".join(drain.stderr)[-2000:]
+        assert after, f"the writer stopped writing during the backup: {stderr_tail}"
 
         restored = target.kka("restore", "--input", str(tmp_path / "backup"))
         assert restored.returncode == 0, restored.stdout + restored.stderr
