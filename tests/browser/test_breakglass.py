@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from kka.accounts.models import Role
 from kka.cases import services as case_services
@@ -54,7 +55,7 @@ def test_coordinator_opens_reads_and_ends_break_glass(page: Any) -> None:
     page.get_by_label("Kode kasus").fill(case.code.lower())
     page.get_by_label("Alasan").fill("Mendesak sekali")
     page.get_by_role("button", name="Buka akses darurat").click()
-    assert page.get_by_text("Tuliskan alasan minimal 20 karakter.").is_visible()
+    expect(page.get_by_text("Tuliskan alasan minimal 20 karakter.")).to_be_visible()
     assert not BreakGlass.objects.exists()
 
     page.get_by_label("Kode kasus").fill(case.code)
@@ -70,7 +71,7 @@ def test_coordinator_opens_reads_and_ends_break_glass(page: Any) -> None:
 
     banner.get_by_role("button", name="Akhiri akses darurat").click()
     page.wait_for_url(re.compile(r"/$"))
-    assert page.get_by_text("Akses darurat diakhiri.").is_visible()
+    expect(page.get_by_text("Akses darurat diakhiri.")).to_be_visible()
     assert page.goto(f"/kasus/{case.code}/").status == 404
     assert BreakGlass.objects.get().ended_at is not None
 

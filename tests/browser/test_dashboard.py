@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from kka.conferences import services
 from kka.conferences.models import ConferenceStatus, Evaluation
@@ -47,7 +48,7 @@ def test_dashboard_fits_a_phone_screen(phone_page: Any) -> None:
     screenshot(page, "dashboard-phone")
 
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    assert page.get_by_role("heading", name="KKA mendatang").is_visible()
+    expect(page.get_by_role("heading", name="KKA mendatang")).to_be_visible()
     summary = page.get_by_role("navigation", name="Ringkasan pekerjaan")
     assert "Komitmen lewat batas waktu" in summary.inner_text()
     # The tiles jump to their sections; the KKA's title leads to its page.

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from kka.accounts.models import Role
 from tests.browser.conftest import screenshot
@@ -44,7 +45,7 @@ def test_wrong_password_is_refused_in_indonesian(page: Any) -> None:
     page.get_by_label("Email").fill("budi@uji.test")
     page.get_by_label("Kata sandi").fill("salah-sekali-kata-sandinya")
     page.get_by_role("button", name="Masuk").click()
-    assert page.get_by_role("alert").inner_text().strip() == "Email atau kata sandi salah."
+    expect(page.get_by_role("alert")).to_have_text("Email atau kata sandi salah.")
 
 
 def test_phone_width_home_page_screenshot(phone_page: Any) -> None:

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from kka.accounts.models import Role
 from kka.cases import services as case_services
@@ -67,7 +68,7 @@ def test_meeting_mode_on_a_phone(browser: Any, live_server: Any) -> None:
     # Attendance: refused before the pledge, accepted after a pledge on this device.
     page.locator("#hadir select").first.select_option("present")
     page.get_by_role("button", name="Catat").first.click()
-    assert "belum menyatakan komitmen kerahasiaan" in page.content()
+    expect(page.locator("body")).to_contain_text("belum menyatakan komitmen kerahasiaan")
     page.get_by_text("Ambil komitmen kerahasiaan").first.click()
     page.get_by_label("Nama lengkap Anda").fill("Ratna Dewi")
     page.get_by_label("Saya telah membaca dan menyetujui pernyataan kerahasiaan di atas.").check()
@@ -112,6 +113,6 @@ def test_meeting_mode_on_a_phone(browser: Any, live_server: Any) -> None:
     assert "Versi saya" in minutes.shared_text and "Versi rekan" in minutes.shared_text
 
     page.get_by_role("button", name="Finalkan notulen").click()
-    assert "difinalkan" in page.content()
+    expect(page.locator("body")).to_contain_text("difinalkan")
     assert page.locator("#minutes-form").count() == 0
     context.close()

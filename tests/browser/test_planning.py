@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.core import mail
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from kka.accounts.models import Role
 from kka.cases import services as case_services
@@ -137,7 +138,7 @@ def test_counsellor_plans_a_kka_and_the_parent_answers(
     page.get_by_role("button", name="Simpan rencana").click()
     page.wait_for_url(re.compile(r"/kka/[0-9A-Z]+/$"))
     kka_url = page.url
-    assert "Rencana KKA disimpan." in page.locator(".messages").inner_text()
+    expect(page.locator(".messages")).to_contain_text("Rencana KKA disimpan.")
     assert "pukul 09.00 WIB" in page.locator(".pagehead").inner_text()
     assert plan["place"] in page.locator(".pagehead").inner_text()
 
@@ -155,7 +156,7 @@ def test_counsellor_plans_a_kka_and_the_parent_answers(
         form.get_by_label("Tingkat akses").select_option(access)
         form.get_by_role("button", name="Tambah peserta").click()
         page.wait_for_url(kka_url)
-        assert "Peserta ditambahkan." in page.locator(".messages").inner_text()
+        expect(page.locator(".messages")).to_contain_text("Peserta ditambahkan.")
     assert page.locator("#participants tbody tr").count() == 4
     for name, role, *_rest in plan["participants"]:
         assert role in participant_row(page, name).inner_text()
@@ -170,7 +171,7 @@ def test_counsellor_plans_a_kka_and_the_parent_answers(
     participant_row(page, PARENT).get_by_role("button", name="Undang").click()
     page.wait_for_url(kka_url)
     refusal = page.locator(".messages .msg-error")
-    assert refusal.is_visible()
+    expect(refusal).to_be_visible()
     assert refusal.inner_text() == CONSENT_REFUSAL
     assert not mail.outbox
     assert Participant.objects.filter(invited_at__isnull=False).count() == 0
@@ -191,16 +192,16 @@ def test_counsellor_plans_a_kka_and_the_parent_answers(
     page.get_by_role("link", name=plan["title"]).click()
     page.get_by_role("link", name="KKA 1").click()
     page.wait_for_url(kka_url)
-    assert page.get_by_text("Semua syarat terpenuhi: undangan dapat dikirim.").is_visible()
+    expect(page.get_by_text("Semua syarat terpenuhi: undangan dapat dikirim.")).to_be_visible()
 
     for name, *_rest in plan["participants"]:
         row = participant_row(page, name)
         assert row.locator("select[name=channel]").input_value() == "email"
         row.get_by_role("button", name="Undang").click()
         page.wait_for_url(kka_url)
-        assert f"Undangan dikirim ke {name}." in page.locator(".messages").inner_text()
+        expect(page.locator(".messages")).to_contain_text(f"Undangan dikirim ke {name}.")
     assert "Undangan terkirim" in page.locator(".pagehead .badge").inner_text()
-    assert page.get_by_text("Mode pengembangan: email tidak benar-benar dikirim").is_visible()
+    expect(page.get_by_text("Mode pengembangan: email tidak benar-benar dikirim")).to_be_visible()
     assert sorted(m.to[0] for m in mail.outbox) == sorted(p[3] for p in plan["participants"])
 
     # e. The parent's private link, from the mail.
@@ -228,16 +229,16 @@ def test_counsellor_plans_a_kka_and_the_parent_answers(
         parent.get_by_label("Hadir", exact=True).check()
         parent.get_by_role("button", name="Kirim jawaban").click()
         parent.wait_for_url(re.compile(r"/undangan/$"))
-        assert "Terima kasih, jawaban Anda tersimpan." in parent.locator(".messages").inner_text()
+        expect(parent.locator(".messages")).to_contain_text("Terima kasih, jawaban Anda tersimpan.")
         assert BRIEFING not in parent.content()
 
         parent.get_by_label("Nama lengkap Anda").fill(PARENT)
         parent.get_by_label("Saya telah membaca dan menyetujui").check()
         parent.get_by_role("button", name="Saya berjanji menjaga kerahasiaan").click()
         parent.wait_for_url(re.compile(r"/undangan/$"))
-        assert "Pernyataan kerahasiaan Anda tercatat." in parent.locator(".messages").inner_text()
+        expect(parent.locator(".messages")).to_contain_text("Pernyataan kerahasiaan Anda tercatat.")
         briefing = parent.locator("#ringkasan")
-        assert briefing.is_visible()
+        expect(briefing).to_be_visible()
         assert BRIEFING in briefing.inner_text()
         assert "Dimas" not in parent.content()
         screenshot(parent, f"portal-phone-{setting}")
@@ -258,5 +259,5 @@ def test_counsellor_plans_a_kka_and_the_parent_answers(
     assert "Hadir" in row and "✔" in row
     for name, *_rest in plan["participants"]:
         assert "terkirim" in participant_row(page, name).inner_text()
-    assert page.locator("#h-siap").is_visible()
+    expect(page.locator("#h-siap")).to_be_visible()
     screenshot(page, f"kka-page-{setting}")

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from kka.accounts.models import Role
 from kka.conferences import services
@@ -26,7 +27,7 @@ from kka.conferences.models import (
     Minutes,
     MinutesResponse,
 )
-from tests.browser.conftest import PHONE, screenshot
+from tests.browser.conftest import PHONE, eventually, screenshot
 from tests.browser.test_meeting import login, wait_saved
 from tests.conferences.test_planning import give_consent, make_case, schedule
 from tests.personas import make_organisation, make_user
@@ -124,15 +125,14 @@ def test_a_whole_kka_on_a_phone(browser: Any, live_server: Any) -> None:
         form.get_by_label("Sampai tanggal").fill("2030-01-31")
         form.get_by_label("Apa yang akan dilakukan").fill(what)
         form.get_by_role("button", name="Tambah komitmen").click()
-        assert "Komitmen dicatat." in page.content()
+        expect(page.locator("body")).to_contain_text("Komitmen dicatat.")
     assert Commitment.objects.filter(conference=conference).count() == 3
 
     # The meeting took place: the KKA is held (from the KKA page).
     page.goto(f"/kka/{conference.code}/")
     page.get_by_label("Ubah status").select_option(label="Terlaksana")
     page.get_by_role("button", name="Simpan status").click()
-    conference.refresh_from_db()
-    assert conference.status == ConferenceStatus.HELD
+    eventually(lambda: Conference.objects.get(pk=conference.pk).status == ConferenceStatus.HELD)
 
     # Immediate evaluation (UCA) for both participants.
     page.goto(f"/kka/{conference.code}/pertemuan/")
@@ -146,7 +146,7 @@ def test_a_whole_kka_on_a_phone(browser: Any, live_server: Any) -> None:
         row.get_by_label("Perasaan").fill("Lega")
         row.get_by_label("Rencana tindakan").fill("Menjalankan komitmen")
         row.get_by_role("button", name="Simpan penilaian").click()
-        assert "tercatat" in page.content()
+        expect(page.locator("body")).to_contain_text("tercatat")
     assert Evaluation.objects.filter(conference=conference, kind="laiseg").count() == 2
 
     # Finalise: the minutes become read-only.
@@ -174,17 +174,18 @@ def test_a_whole_kka_on_a_phone(browser: Any, live_server: Any) -> None:
     fits(portal)
 
     portal.get_by_role("button", name="Setuju").click()
-    assert MinutesResponse.objects.filter(
-        participant=father, kind=MinutesResponse.Kind.AGREE
-    ).exists()
+    eventually(
+        MinutesResponse.objects.filter(participant=father, kind=MinutesResponse.Kind.AGREE).exists
+    )
 
     mine = portal.locator("#komitmen").locator("li").filter(has_text=FATHER_WHAT)
     mine.get_by_label("Catatan kemajuan").fill(FATHER_NOTE)
     mine.get_by_role("button", name="Kirim catatan").click()
+    eventually(CommitmentProgress.objects.filter(commitment__participant=father).exists)
     progress = CommitmentProgress.objects.get(commitment__participant=father)
     assert progress.note == FATHER_NOTE and progress.by_participant_id == father.pk
+    expect(portal.locator("body")).to_contain_text(FATHER_NOTE)
     content = portal.content()
-    assert FATHER_NOTE in content
     assert PRIVATE not in content and TEACHER_WHAT not in content
     fits(portal)
     screenshot(portal, "whole-kka-portal-phone")
