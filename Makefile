@@ -11,7 +11,7 @@ RUN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejav
 TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils qpdf gettext libreoffice-writer-nogui
 
 .PHONY: run test test-faults check messages makemessages clean help sysdeps-run sysdeps-test doc-previews \
-  bench bench-pages bench-load bench-audit
+  bench bench-pages bench-load bench-audit bench-reports
 
 help:
 	@echo "make run    - install, migrate, create demo data once, serve on http://127.0.0.1:8000"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench-pages - key pages at 1,000 and 100,000 cases (SQLite and PostgreSQL)"
 	@echo "make bench-load  - mixed load against gunicorn on PostgreSQL"
 	@echo "make bench-audit - kka audit verify, rows per second"
+	@echo "make bench-reports - program reports over 100,000 cases on PostgreSQL, with query plans"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -108,3 +109,6 @@ bench-load: sysdeps-run $(VENV)/.installed-dev messages
 
 bench-audit: sysdeps-run $(VENV)/.installed-dev messages
 	$(BIN)/python bench/audit.py
+
+bench-reports: sysdeps-run $(VENV)/.installed-dev messages
+	$(BIN)/python bench/reports.py --reuse --explain

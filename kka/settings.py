@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "kka.privacy",
     "kka.api",
     "kka.jobs",
+    "kka.reports",
     "kka.web",
 ]
 
@@ -111,6 +112,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "kka.accounts.middleware.OrganisationMiddleware",
     "kka.accounts.middleware.LanguageMiddleware",
+    "kka.lib.security.RejectNulPathMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Idle (KKA_SESSION_IDLE_MINUTES) and absolute (12 h) session limits; after messages,
     # so the login page can say why the session ended.

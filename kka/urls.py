@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("kka.portal.urls")),
     path("", include("kka.documents.urls")),
     path("", include("kka.privacy.urls")),
+    path("", include("kka.reports.urls")),
     path("", include("kka.api.urls")),
     path("healthz", web_views.healthz, name="healthz"),
     path("readyz", web_views.readyz, name="readyz"),

@@ -8,6 +8,12 @@ answer is derived from the row's kind:
 - anyone who may not see the object → 404, the same as a missing object;
 - a case supervisor → reads, but 403 on every write;
 - the owner and co-counsellors → allowed.
+
+The ``pengawas`` (an education office's supervisor) belongs to the office only: its
+office supervises an organisation group holding the scene's organisation, so it reads
+that group's aggregate program reports and nothing else (404 on every case, client,
+conference, document, portal and privacy page, like an outsider). A second group, of
+another office, holds the same organisation: the pengawas gets 404 there too.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from django.db import transaction
 from django.test import Client as HttpClient
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from kka.accounts.models import Role, UserSession
+from kka.accounts.models import OrganisationGroup, Role, Setting, UserSession
 from kka.accounts.sessions import key_hash
 from kka.api.tokens import token_create
 from kka.cases import services
@@ -32,7 +38,7 @@ from kka.conferences import followup, meeting
 from kka.conferences import services as conference_services
 from kka.conferences.models import ApprovalState, Conference
 from kka.documents import services as document_services
-from tests.personas import World, make_user, make_world
+from tests.personas import World, make_organisation, make_user, make_world
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
@@ -51,6 +57,7 @@ PERSONAS = [
     "supervisor",
     "co_counsellor",
     "owner",
+    "pengawas",
 ]
 CASE_TEAM = {"owner", "co_counsellor", "supervisor"}
 # Everyone with a counselling role somewhere (the outsider counsels in another organisation
@@ -174,6 +181,15 @@ def build_scene() -> Scene:
         actor=world.dpo, organisation=world.org, title="Uji", discovered_at=case.opened_at
     )
     IncidentSubject.objects.create(incident=incident, client=client, categories=["identitas"])
+    # An education office whose pengawas reads the group holding the scene's organisation;
+    # another office's group holds it too (and the other organisation): not the pengawas's.
+    office = make_organisation(name="Dinas Pendidikan Uji", setting=Setting.LAINNYA)
+    pengawas = make_user(organisation=office, role=Role.PENGAWAS, full_name="Pengawas")
+    group = OrganisationGroup.objects.create(name="Sekolah binaan", supervisor=office)
+    group.organisations.add(world.org)
+    other_office = make_organisation(name="Dinas Lain", setting=Setting.LAINNYA)
+    other_group = OrganisationGroup.objects.create(name="Binaan lain", supervisor=other_office)
+    other_group.organisations.add(world.org, world.other_org)
     users = {
         "anonymous": None,
         "outsider": world.outsider,
@@ -185,6 +201,7 @@ def build_scene() -> Scene:
         "supervisor": supervisor,
         "co_counsellor": co,
         "owner": owner,
+        "pengawas": pengawas,
     }
     member = world.org.memberships.get(user=world.dpo)
     other_device_key = secrets.token_urlsafe(24)
@@ -215,6 +232,8 @@ def build_scene() -> Scene:
             "breakglass": past_break_glass.code,
             "erasure_request": erasure_request.code,
             "incident": incident.code,
+            "group": group.code,
+            "other_group": other_group.code,
             # A second session of the owner (another device), which only the owner may end.
             # A personal API token of the owner, which only the owner may revoke.
             "api_token": token_create(user=owner, organisation=world.org, name="uji")[0].code,
@@ -448,6 +467,36 @@ def erasure_decider_post(persona: str) -> Expect:
     return (None, "403") if persona in CASE_TEAM else (None, "404")
 
 
+# Program reports: aggregates only. Pages and downloads answer GET only.
+ORGANISATION_REPORT_READERS = {"coordinator", "head"}
+GROUP_REPORT_READERS = {"pengawas"}
+
+
+def organisation_report(persona: str) -> Expect:
+    """The organisation's protected report: its koordinator BK and pimpinan."""
+    if persona == "anonymous":
+        return ("login", None)
+    return ("ok", None) if persona in ORGANISATION_REPORT_READERS else ("404", None)
+
+
+def own_report(persona: str) -> Expect:
+    """A counsellor's own cases, exact: every counselling role (the outsider in their own
+    organisation, where the report covers their own, empty, caseload)."""
+    return counselling_read(persona)
+
+
+def group_report(persona: str) -> Expect:
+    """The groups the pengawas's office supervises; nobody in the member organisations."""
+    if persona == "anonymous":
+        return ("login", None)
+    return ("ok", None) if persona in GROUP_REPORT_READERS else ("404", None)
+
+
+def nobody_read(persona: str) -> Expect:
+    """An object nobody here may read (another office's group): login first, then 404."""
+    return ("login", None) if persona == "anonymous" else ("404", None)
+
+
 # url name -> (kwargs from the scene's objects, expectation)
 MATRIX: dict[str, tuple[dict[str, str], Callable[[str], Expect]]] = {
     "healthz": ({}, public),
@@ -615,7 +664,32 @@ MATRIX: dict[str, tuple[dict[str, str], Callable[[str], Expect]]] = {
     "privacy:incident_subject_notified": ({"code": "incident", "client": "client"}, dpo_post),
     # A step-up first (the DPO is sent on to it: "ok"); the draft names the addressee.
     "privacy:incident_notice": ({"code": "incident", "client": "client"}, dpo_read),
+    # Program reports (aggregates; every format of the downloads: EXPORT_FORMATS below).
+    "reports:organisation": ({}, organisation_report),
+    "reports:organisation_export": ({"fmt": "csv"}, organisation_report),
+    "reports:own": ({}, own_report),
+    "reports:own_export": ({"fmt": "csv"}, own_report),
+    "reports:groups": ({}, group_report),
+    "reports:group": ({"code": "group"}, group_report),
+    "reports:group_export": ({"code": "group", "fmt": "csv"}, group_report),
 }
+
+# Further rows for URLs already in MATRIX, with other objects or arguments: each report
+# download in its other formats, an unknown format, and another office's group.
+EXPORT_FORMATS = ("pdf", "xlsx")
+MORE: list[tuple[str, dict[str, str], Callable[[str], Expect]]] = [
+    *(
+        (name, {**MATRIX[name][0], "fmt": fmt}, MATRIX[name][1])
+        for name in ("reports:organisation_export", "reports:own_export", "reports:group_export")
+        for fmt in EXPORT_FORMATS
+    ),
+    ("reports:organisation_export", {"fmt": "docx"}, nobody_read),
+    ("reports:own_export", {"fmt": "html"}, nobody_read),
+    ("reports:group_export", {"code": "group", "fmt": "json"}, nobody_read),
+    ("reports:group", {"code": "other_group"}, nobody_read),
+    ("reports:group_export", {"code": "other_group", "fmt": "csv"}, nobody_read),
+    ("reports:group_export", {"code": "other_group", "fmt": "pdf"}, nobody_read),
+]
 
 
 def _all_url_names() -> set[str]:
@@ -691,6 +765,72 @@ def test_permission_matrix(scene: Scene, name: str, persona: str, method: str) -
     assert _classify(response) == expected, (
         f"{method} {url} as {persona}: got {response.status_code}, expected {expected}"
     )
+
+
+MORE_CASES = [
+    (n, name, persona)
+    for n, (name, _kwargs, expectation) in enumerate(MORE)
+    for persona in PERSONAS
+    if expectation(persona)[0] is not None
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("row", "name", "persona"), MORE_CASES)
+def test_permission_matrix_more(scene: Scene, row: int, name: str, persona: str) -> None:
+    _name, kwargs_spec, expectation = MORE[row]
+    kwargs = {key: scene.objects.get(value, value) for key, value in kwargs_spec.items()}
+    url = reverse(name, kwargs=kwargs)
+    http = HttpClient()
+    user = scene.users[persona]
+    if user is not None:
+        http.force_login(user)
+    response = http.get(url)
+    expected = expectation(persona)[0]
+    assert _classify(response) == expected, (
+        f"GET {url} as {persona}: got {response.status_code}, expected {expected}"
+    )
+
+
+@pytest.mark.django_db
+def test_a_report_page_names_no_client_and_no_case(scene: Scene) -> None:
+    """What each reader gets is aggregates: no client's name or code, no case code or
+    title, no link to case content."""
+    from kka.cases.models import Case
+
+    case = Case.objects.select_related("client").get(code=scene.objects["case"])
+    # Every code of case content in the scene: a link to any of it would carry one.
+    content = ("case", "client", "record", "conference", "closed_conference", "participant")
+    content += ("commitment", "evaluation", "followup", "document", "consent", "attachment")
+    secrets_ = [case.title, case.client.full_name, *(scene.objects[key] for key in content)]
+    pages = [
+        ("reports:organisation", {}, "coordinator"),
+        ("reports:organisation", {}, "head"),
+        ("reports:own", {}, "owner"),
+        ("reports:groups", {}, "pengawas"),
+        ("reports:group", {"code": scene.objects["group"]}, "pengawas"),
+    ]
+    for name, kwargs, persona in pages:
+        http = HttpClient()
+        http.force_login(scene.users[persona])
+        response = http.get(reverse(name, kwargs=kwargs))
+        assert response.status_code == 200, (name, persona)
+        body = response.content.decode()
+        for secret in secrets_:
+            assert secret not in body, (name, persona, secret)
+
+
+@pytest.mark.django_db
+def test_the_pengawas_sees_its_own_group_and_not_the_other(scene: Scene) -> None:
+    http = HttpClient()
+    http.force_login(scene.users["pengawas"])
+    listing = http.get(reverse("reports:groups")).content.decode()
+    assert "Sekolah binaan" in listing
+    assert "Binaan lain" not in listing and scene.objects["other_group"] not in listing
+    page = http.get(reverse("reports:group", kwargs={"code": scene.objects["group"]}))
+    assert page.status_code == 200
+    assert scene.world.org.name in page.content.decode()
+    assert scene.world.other_org.name not in page.content.decode()
 
 
 @pytest.mark.django_db

@@ -6,12 +6,16 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kka.accounts.models import Organisation, Role
 from kka.accounts.services import ORGANISATION_EDITABLE_FIELDS
 from kka.lib.letters import BadPattern, check_pattern
+
+# Program reports never show a figure from fewer clients than this (kka.reports.protect).
+REPORT_THRESHOLD_MIN = 5
 
 
 class LoginForm(AuthenticationForm):
@@ -68,6 +72,33 @@ class OrganisationForm(forms.ModelForm):
         model = Organisation
         fields = list(ORGANISATION_EDITABLE_FIELDS)
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Left out of a submitted form (an older page, a script): keep the stored value.
+        threshold = self.fields["report_threshold"]
+        threshold.required = False
+        # One message for every value below the minimum (the model field's own "at least
+        # 0" would say less): clean_report_threshold checks it.
+        threshold.validators = [
+            v for v in threshold.validators if not isinstance(v, MinValueValidator)
+        ]
+        threshold.widget.attrs["min"] = REPORT_THRESHOLD_MIN
+
+    def clean_report_threshold(self) -> int:
+        value = self.cleaned_data.get("report_threshold")
+        if value is None:
+            return int(self.instance.report_threshold)
+        if value < REPORT_THRESHOLD_MIN:
+            raise forms.ValidationError(
+                _(
+                    "Batas angka kecil paling sedikit %(minimum)s, agar laporan program tidak "
+                    "dapat dipakai untuk mengenali seorang konseli."
+                ),
+                code="min_value",
+                params={"minimum": REPORT_THRESHOLD_MIN},
+            )
+        return int(value)
 
     def clean_letter_number_pattern(self) -> str:
         pattern = str(self.cleaned_data["letter_number_pattern"]).strip()

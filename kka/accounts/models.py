@@ -176,6 +176,16 @@ class Organisation(models.Model):
         ],
         default="satkung",
     )
+    # Program reports show a figure from fewer clients than this as "< N"; never below
+    # the default of 5 (kka.reports.protect), only ever raised.
+    report_threshold = models.PositiveSmallIntegerField(
+        _("batas angka kecil di laporan program"),
+        default=5,
+        help_text=_(
+            "Angka yang berasal dari konseli lebih sedikit dari batas ini ditampilkan "
+            "sebagai “< batas”. Paling kecil 5."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -189,6 +199,10 @@ class Organisation(models.Model):
                 condition=models.Q(time_zone__in=TimeZoneChoice.values),
                 name="organisation_time_zone_valid",
             ),
+            models.CheckConstraint(
+                condition=models.Q(report_threshold__gte=5),
+                name="organisation_report_threshold_min",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -201,6 +215,9 @@ class Role(models.TextChoices):
     PIMPINAN = "pimpinan", _("Pimpinan")
     ADMIN = "admin", _("Admin lembaga")
     DPO = "dpo", _("Petugas pelindungan data")
+    # An education-office supervisor: a member of the office's own organisation who
+    # reads aggregate reports of the organisation groups that office supervises.
+    PENGAWAS = "pengawas", _("Pengawas (dinas pendidikan)")
 
 
 def new_membership_code() -> str:
@@ -295,3 +312,43 @@ class BackupCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.pk}"
+
+
+def new_group_code() -> str:
+    return new_code(10)
+
+
+class OrganisationGroup(models.Model):
+    """Organisations whose aggregate program reports an office (the supervising
+    organisation, e.g. a dinas pendidikan) may read through its ``pengawas`` members.
+    Never a way to case content: only ``kka.reports`` reads it."""
+
+    code = models.CharField(max_length=12, unique=True, default=new_group_code, editable=False)
+    name = models.CharField(_("nama kelompok"), max_length=200)
+    supervisor = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="supervised_groups",
+        verbose_name=_("lembaga pengawas"),
+    )
+    organisations = models.ManyToManyField(
+        Organisation, related_name="report_groups", verbose_name=_("lembaga anggota")
+    )
+    report_threshold = models.PositiveSmallIntegerField(
+        _("batas angka kecil di laporan program"), default=5
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("kelompok lembaga")
+        verbose_name_plural = _("kelompok lembaga")
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(report_threshold__gte=5),
+                name="organisation_group_report_threshold_min",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

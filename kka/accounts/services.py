@@ -36,6 +36,7 @@ ORGANISATION_EDITABLE_FIELDS = (
     "website",
     "paper_size",
     "plan_format",
+    "report_threshold",
 )
 
 

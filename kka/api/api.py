@@ -19,7 +19,7 @@ from kka.api.auth import TokenAuth
 from kka.api.docs import StaffSwagger
 from kka.api.errors import ApiError, ErrorBody
 from kka.api.ratelimit import RateLimited
-from kka.api.routers import cases, conferences, documents
+from kka.api.routers import cases, conferences, documents, reports
 from kka.privacy.restriction import ProcessingRestricted
 
 # Answers any route can give, whatever it declares: no or a bad token (401), input that
@@ -133,3 +133,4 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 api.add_router("/cases", cases.router)
 api.add_router("/conferences", conferences.router)
 api.add_router("/documents", documents.router)
+api.add_router("/reports", reports.router)

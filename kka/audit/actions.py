@@ -23,7 +23,13 @@ ACTIONS: dict[str, str] = {
     "org.member_deactivated": "Member deactivated",
     "org.member_reactivated": "Member reactivated",
     "org.created": "Organisation created",
+    "org.group_created": "Organisation group created (operator, command line)",
+    "org.group_changed": "Organisation group changed: members added or removed (operator)",
     "system.demo_created": "Demo data created",
+    # program reports (aggregates only; refs carry the period, object_ref the scope)
+    "report.organisation_viewed": "Organisation program report shown or exported",
+    "report.own_viewed": "Counsellor's own program report shown or exported",
+    "report.group_viewed": "Organisation group program report shown or exported",
     # clients and cases
     "client.created": "Client created",
     "client.updated": "Client identity changed",

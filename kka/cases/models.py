@@ -197,6 +197,19 @@ class Case(models.Model):
             models.Index(fields=["organisation", "status", "-last_activity_at"]),
             models.Index(fields=["owner", "-last_activity_at"]),
             models.Index(fields=["organisation", "bidang"]),
+            # Program reports (kka.reports.figures): the period's cases of the scope's
+            # organisations, read from the index alone on PostgreSQL (INCLUDE columns;
+            # plain indexes elsewhere). Plans: docs/performance.md "Program reports".
+            models.Index(
+                fields=["organisation", "opened_at"],
+                include=["id", "client", "owner", "bidang", "status", "closed_at"],
+                name="cases_org_opened_idx",
+            ),
+            models.Index(
+                fields=["organisation", "closed_at"],
+                include=["id", "client", "owner", "bidang", "outcome"],
+                name="cases_org_closed_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -125,7 +125,16 @@ class Conference(models.Model):
                 name="conference_ends_after_start",
             ),
         ]
-        indexes = [models.Index(fields=["case", "sequence"]), models.Index(fields=["starts_at"])]
+        indexes = [
+            models.Index(fields=["case", "sequence"]),
+            # starts_at ranges (calendar, reminders, program reports); the INCLUDE columns
+            # let the reports read held KKAs from the index alone on PostgreSQL.
+            models.Index(
+                fields=["starts_at"],
+                include=["id", "status", "case", "bidang"],
+                name="conf_starts_cover_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.code
@@ -206,6 +215,14 @@ class Participant(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
+        indexes = [
+            # Program reports: a KKA's participants from the index alone (PostgreSQL).
+            models.Index(
+                fields=["conference"],
+                include=["id", "category", "attendance", "removed_at"],
+                name="conf_participant_conf_cover",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.code
@@ -483,6 +500,12 @@ class Commitment(models.Model):
             models.Index(
                 fields=["organisation", "status", "due_on"], name="conf_commitment_org_due"
             ),
+            # Program reports: a KKA's commitments from the index alone (PostgreSQL).
+            models.Index(
+                fields=["conference"],
+                include=["id", "status", "due_on", "participant"],
+                name="conf_commitment_conf_cover",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -592,7 +615,15 @@ class Evaluation(models.Model):
                 name="evaluation_one_laiseg_per_participant",
             ),
         ]
-        indexes = [models.Index(fields=["due_on"])]
+        indexes = [
+            models.Index(fields=["due_on"]),
+            # Program reports: a KKA's evaluations from the index alone (PostgreSQL).
+            models.Index(
+                fields=["conference"],
+                include=["id", "kind", "due_on", "done_at"],
+                name="conf_evaluation_conf_cover",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.code
@@ -679,6 +710,15 @@ class FollowUp(models.Model):
                 )
                 | (~models.Q(kind="referral") & models.Q(referral_to="")),
                 name="followup_referral_has_target_and_consent",
+            ),
+        ]
+        indexes = [
+            # Program reports: the period's follow-ups (and referrals) from the index alone
+            # on PostgreSQL.
+            models.Index(
+                fields=["created_at"],
+                include=["id", "case", "kind", "referral_to"],
+                name="conf_followup_created_cover",
             ),
         ]
 

@@ -101,8 +101,31 @@ class Spacer:
     lines: int = 1
 
 
+@dataclass(frozen=True)
+class Figure:
+    """A picture in the flow of the text, such as a chart of a program report.
+
+    ``data`` is an SVG document or PNG/JPEG bytes made by KKA itself (never uploaded);
+    ``alt`` says what it shows (the DOCX renderer prints it in place of an SVG, which
+    Word cannot embed). ``width`` is a percentage of the text width."""
+
+    data: bytes
+    content_type: str  # "image/svg+xml", "image/png" or "image/jpeg"
+    alt: str
+    width: int = 100
+
+
 Block = (
-    Heading | Paragraph | LetterHead | Fields | Table | BulletList | Signatures | PageBreak | Spacer
+    Heading
+    | Paragraph
+    | LetterHead
+    | Fields
+    | Table
+    | BulletList
+    | Signatures
+    | PageBreak
+    | Spacer
+    | Figure
 )
 
 

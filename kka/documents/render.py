@@ -43,6 +43,8 @@ SERIF = "Noto Serif"  # PDF body font (embedded); DejaVu Serif is the fallback
 DOCX_FONT = "Times New Roman"  # what offices expect in Word; LibreOffice substitutes
 
 _LOGO_TYPES = {"image/png", "image/jpeg"}
+# Pictures a Figure block may carry (made by KKA itself: charts, never uploads).
+_FIGURE_TYPES = _LOGO_TYPES | {"image/svg+xml"}
 
 
 class ExternalResourceRefused(ValueError):
@@ -224,9 +226,18 @@ def _items(doc: b.Doc) -> list[dict[str, Any]]:
         elif isinstance(block, b.Spacer):
             height = _css_number(1.35 * max(block.lines, 0))
             items.append({"type": "spacer", "height": height})
+        elif isinstance(block, b.Figure):
+            items.append({"type": "figure", "block": block, **_figure_html(block)})
         else:  # pragma: no cover - a new block type must be taught to both renderers
             raise TypeError(f"unknown block {type(block).__name__}")
     return items
+
+
+def _figure_html(block: b.Figure) -> dict[str, str]:
+    if block.content_type not in _FIGURE_TYPES:
+        raise ValueError(f"figure type {block.content_type[:40]!r}")
+    uri = f"data:{block.content_type};base64," + base64.b64encode(block.data).decode()
+    return {"uri": uri, "width": _css_number(min(max(block.width, 10), 100))}
 
 
 def render_html(doc: b.Doc, organisation: Any) -> str:
@@ -269,7 +280,7 @@ def _fetcher() -> Any:
             if url.startswith("data:"):
                 meta, _sep, payload = url[5:].partition(",")
                 mime = meta.split(";")[0]
-                if mime in _LOGO_TYPES and meta.endswith(";base64"):
+                if mime in _FIGURE_TYPES and meta.endswith(";base64"):
                     try:
                         body = base64.b64decode(payload, validate=True)
                     except binascii.Error as error:
@@ -637,8 +648,28 @@ class _Docx:
         elif isinstance(block, b.Spacer):
             for _i in range(max(block.lines, 0)):
                 self.document.add_paragraph()
+        elif isinstance(block, b.Figure):
+            self._figure(block)
         else:  # pragma: no cover
             raise TypeError(f"unknown block {type(block).__name__}")
+
+    def _figure(self, block: b.Figure) -> None:
+        """PNG and JPEG are embedded; an SVG (which Word cannot take) is described by
+        its ``alt`` text instead."""
+        para = self.document.add_paragraph()
+        para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        if block.content_type in _LOGO_TYPES:
+            width = self.text_width_mm * min(max(block.width, 10), 100) / 100
+            try:
+                para.add_run().add_picture(io.BytesIO(block.data), width=Mm(width))
+            except Exception:  # an odd image must not stop the document: describe it
+                para = self.document.add_paragraph()
+                para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            else:
+                return
+        run = para.add_run(f"[{block.alt}]")
+        run.italic = True
+        run.font.size = Pt(9.5)
 
     def _letterhead_block(self, block: b.LetterHead) -> None:
         rows = (

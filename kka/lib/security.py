@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
 NO_STORE = "no-store, no-cache, must-revalidate, private, max-age=0"
@@ -109,3 +109,24 @@ class SecurityHeadersMiddleware:
 def csp(request: HttpRequest) -> dict[str, Any]:
     """Template context: ``csp_nonce`` for ``<script nonce="{{ csp_nonce }}">``."""
     return {"csp_nonce": getattr(request, "csp_nonce", None)}
+
+
+class RejectNulPathMiddleware:
+    """A NUL character in the path is never a KKA address: answer 404 before a view puts
+    it into a query (PostgreSQL refuses NUL in text and the request would end in a 500).
+    Sits after the language middleware so the 404 page is in the person's language; an
+    API path gets the API's JSON error body."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path:
+            if request.path.startswith("/api/"):
+                from django.utils.translation import gettext as _
+
+                from kka.api.api import error  # the API's own error body
+
+                return error(request, 404, "not_found", _("Tidak ditemukan."))  # type: ignore[no-any-return]
+            raise Http404
+        return self.get_response(request)

@@ -189,6 +189,8 @@ NO_REACH = frozenset(
         "org.member_deactivated",
         "org.member_reactivated",
         "org.created",
+        "org.group_created",
+        "org.group_changed",
         "system.demo_created",
         # The import writes one client.created row per client it creates.
         "client.import_previewed",
@@ -220,6 +222,10 @@ NO_REACH = frozenset(
         "api.token_revoked",
         "api.request",
         "api.rate_limited",
+        # Program reports: counts only (kka.reports), never a client's data.
+        "report.organisation_viewed",
+        "report.own_viewed",
+        "report.group_viewed",
     }
 )
 

@@ -125,6 +125,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "accounts.user": ("accounts", "account"),
     "accounts.organisation": ("accounts", "account"),
     "accounts.membership": ("accounts", "account"),
+    "accounts.organisationgroup": ("accounts", "none"),
     "accounts.usersession": ("accounts", "account"),
     "accounts.backupcode": ("accounts", "account"),
     "audit.auditevent": ("accounts", "audit"),

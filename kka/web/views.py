@@ -17,6 +17,7 @@ from kka.accounts import policy
 def home(request: HttpRequest) -> HttpResponse:
     from kka.conferences.access import conferences_awaiting_approval
     from kka.conferences.dashboard import dashboard_for
+    from kka.reports import services as report_services
 
     organisation = getattr(request, "organisation", None)
     awaiting = (
@@ -27,6 +28,10 @@ def home(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"awaiting_approval": awaiting}
     if organisation is not None and policy.may_counsel(getattr(request, "membership", None)):
         context["dashboard"] = dashboard_for(request.user, organisation)
+    # A pengawas sees the organisation groups whose program reports they may read.
+    context["report_groups"] = list(
+        report_services.groups_for(getattr(request, "membership", None))
+    )
     return render(request, "web/home.html", context)
 
 

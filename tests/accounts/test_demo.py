@@ -17,7 +17,7 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
 
-from kka.accounts.models import Membership, Organisation, Role, User
+from kka.accounts.models import Membership, Organisation, OrganisationGroup, Role, User
 from kka.audit.models import AuditEvent
 from kka.audit.services import audit_verify
 from kka.cases import selectors as case_selectors
@@ -68,30 +68,83 @@ def active(conference: Conference) -> list[Participant]:
     return list(conference.participants.filter(removed_at__isnull=True))
 
 
+def roles_in(organisation: Organisation) -> list[str]:
+    return sorted(
+        Membership.objects.filter(organisation=organisation).values_list("role", flat=True)
+    )
+
+
 def test_demo_creates_a_school_and_a_company_with_one_user_per_role(tmp_path: Path) -> None:
     output, logins = run_demo(tmp_path)
     school = Organisation.objects.get(setting="sekolah")
     company = Organisation.objects.get(setting="perusahaan")
+    office = Organisation.objects.get(setting="lainnya")
     assert school.time_zone == "Asia/Jakarta"
     assert company.time_zone == "Asia/Makassar"
+    assert Organisation.objects.count() == 3
+    # Every working role once in the school and in the company; the education office
+    # holds the one pengawas. Together: one user per role, every role.
+    working = sorted(set(Role.values) - {Role.PENGAWAS})
     for organisation in (school, company):
-        roles = set(
-            Membership.objects.filter(organisation=organisation).values_list("role", flat=True)
-        )
-        assert roles == set(Role.values)
+        assert roles_in(organisation) == working
+    assert roles_in(office) == [Role.PENGAWAS]
+    every = [role for org in (school, company, office) for role in roles_in(org)]
+    assert set(every) == set(Role.values)
+    assert User.objects.count() == len(every)  # one user per membership
+    for organisation in (school, company):
         # Five case files, all the counsellor's.
         cases = Case.objects.filter(organisation=organisation)
         assert cases.count() == 5
         assert set(cases.values_list("owner", flat=True)) == {counsellor_of(organisation).pk}
     assert stat.S_IMODE(logins.stat().st_mode) == 0o600
     assert "konselor@smpn7.demo" in output and "konselor@smpn7.demo" in logins.read_text()
+    assert "pengawas@disdik.demo" in output and "pengawas@disdik.demo" in logins.read_text()
+    assert not Case.objects.filter(organisation=office).exists()
     assert audit_verify()[1] is None
+
+
+def test_the_office_supervises_a_group_of_the_demo_school(tmp_path: Path) -> None:
+    run_demo(tmp_path)
+    school = Organisation.objects.get(setting="sekolah")
+    office = Organisation.objects.get(name="Dinas Pendidikan Kota Contoh")
+    group = OrganisationGroup.objects.get()
+    assert group.supervisor == office
+    assert list(group.organisations.all()) == [school]
+    assert group.report_threshold == 5
+    # Made as the operator would (kka groups): audited under the office and the school.
+    created = AuditEvent.objects.get(action="org.group_created")
+    assert (created.organisation_id, created.object_ref) == (office.pk, group.code)
+    changed = AuditEvent.objects.get(action="org.group_changed")
+    assert (changed.organisation_id, changed.refs["change"]) == (school.pk, "added")
+
+
+def test_the_demo_pengawas_logs_in_and_reaches_no_case(tmp_path: Path, settings: Any) -> None:
+    settings.KKA_DEMO_PASSWORD = PASSWORD
+    run_demo(tmp_path)
+    http = HttpClient()
+    response = http.post("/akun/masuk/", {"username": "pengawas@disdik.demo", "password": PASSWORD})
+    assert response.status_code == 302
+    home = http.get("/")
+    assert home.status_code == 200
+    text = home.content.decode()
+    group = OrganisationGroup.objects.get()
+    assert reverse("reports:group", args=[group.code]) in text
+    assert http.get(reverse("reports:group", args=[group.code])).status_code == 200
+    for case in Case.objects.all():
+        assert case.code not in text and case.client.full_name not in text
+        assert http.get(reverse("cases:case_detail", args=[case.code])).status_code == 404
+        assert http.get(reverse("cases:client_detail", args=[case.client.code])).status_code == 404
+    for conference in Conference.objects.all():
+        for name in ("conferences:detail", "conferences:meeting"):
+            assert http.get(reverse(name, args=[conference.code])).status_code == 404
+    assert http.get("/kasus/").status_code == 404
 
 
 def test_each_demo_organisation_has_a_kka_at_every_stage(tmp_path: Path) -> None:
     run_demo(tmp_path)
     now = timezone.now()
-    for organisation in Organisation.objects.all():
+    # The education office holds no cases (its pengawas reads aggregates only).
+    for organisation in Organisation.objects.exclude(setting="lainnya"):
         today = local_today(organisation)
 
         # 1. Being planned: participants chosen, nobody invited, no link exists.

@@ -5,9 +5,13 @@ A route a persona may not use answers 404 exactly like a code that does not exis
 only where the caller sees the object but may not change it, e.g. a supervisor). The
 session matrix (tests/test_permission_matrix.py) leaves "api:" names to this file.
 
-Each row: URL name → (path kwargs, method, JSON body, expectation). Values in kwargs and
-body that name a scene object (``"case"``, ``"client"``…) are replaced by its code.
-An expectation maps a persona to the expected status code.
+Each row: URL name → (path kwargs, method, JSON body — for a GET, the query string —,
+expectation). Values in kwargs and body that name a scene object (``"case"``,
+``"client"``…) are replaced by its code. An expectation maps a persona to the expected
+status code.
+
+The pengawas's token acts in its education office, which has no cases: 404 on every
+case route; it reads the program reports of the group its office supervises only.
 """
 
 from __future__ import annotations
@@ -67,7 +71,23 @@ def case_write(ok: int) -> Expectation:
     return expect
 
 
-MATRIX: dict[str, tuple[dict[str, str], str, dict[str, Any] | None, Expectation]] = {
+def organisation_report(persona: str) -> int:
+    """The organisation's protected program report: its koordinator BK and pimpinan."""
+    return _anonymous(persona, 200 if persona in {"coordinator", "head"} else 404)
+
+
+def group_report(persona: str) -> int:
+    """The groups the pengawas's office supervises: the pengawas only."""
+    return _anonymous(persona, 200 if persona == "pengawas" else 404)
+
+
+def nobody(persona: str) -> int:
+    return _anonymous(persona, 404)
+
+
+Row = tuple[dict[str, str], str, dict[str, Any] | None, Expectation]
+
+MATRIX: dict[str, Row] = {
     # cases (ap1)
     "api:case_list": ({}, "GET", None, counselling_list),
     "api:case_open": (
@@ -122,7 +142,22 @@ MATRIX: dict[str, tuple[dict[str, str], str, dict[str, Any] | None, Expectation]
         case_write(201),
     ),
     "api:evaluation_list": ({"code": "closed_conference"}, "GET", None, case_read),
+    # program reports: aggregates only (no period given: the current semester)
+    "api:report_organisation": ({}, "GET", None, organisation_report),
+    "api:report_own": ({}, "GET", None, counselling_list),
+    "api:report_groups": ({}, "GET", None, group_report),
+    "api:report_group": ({"code": "group"}, "GET", None, group_report),
 }
+
+# Further rows for routes already in MATRIX: another period, another office's group.
+PERIOD = {"from": "2026-01-01", "to": "2026-06-30"}
+MORE: list[tuple[str, Row]] = [
+    ("api:report_organisation", ({}, "GET", PERIOD, organisation_report)),
+    ("api:report_own", ({}, "GET", PERIOD, counselling_list)),
+    ("api:report_group", ({"code": "group"}, "GET", PERIOD, group_report)),
+    ("api:report_group", ({"code": "other_group"}, "GET", None, nobody)),
+    ("api:report_group", ({"code": "other_group"}, "GET", PERIOD, nobody)),
+]
 
 
 def _api_url_names() -> set[str]:
@@ -168,13 +203,13 @@ def _resolve(spec: Any, scene: Scene) -> Any:
     return spec
 
 
-def _request(scene: Scene, name: str, persona: str, scope: str) -> Any:
-    kwargs_spec, method, body_spec, _expect = MATRIX[name]
+def _request(scene: Scene, name: str, persona: str, scope: str, row: Row | None = None) -> Any:
+    kwargs_spec, method, body_spec, _expect = row or MATRIX[name]
     url = reverse(name, kwargs=_resolve(kwargs_spec, scene))
     user = scene.users[persona]
     http = api_client(user, scope) if user is not None else api_client()
     if method == "GET":
-        return http.get(url)
+        return http.get(url, _resolve(body_spec or {}, scene))
     body = json.dumps(_resolve(body_spec or {}, scene))
     return http.generic(method, url, body, content_type="application/json")
 
@@ -193,6 +228,33 @@ def test_api_permission_matrix(scene: Scene, name: str, persona: str) -> None:
     )
     if expected == 404:
         assert response.json()["code"] == "not_found"
+
+
+MORE_CASES = [(n, persona) for n in range(len(MORE)) for persona in PERSONAS]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("row", "persona"), MORE_CASES)
+def test_api_permission_matrix_more(scene: Scene, row: int, persona: str) -> None:
+    name, spec = MORE[row]
+    response = _request(scene, name, persona, WRITE, spec)
+    expected = spec[3](persona)
+    assert response.status_code == expected, (
+        f"{name} {spec[0]} {spec[2]} as {persona}: got {response.status_code}, expected "
+        f"{expected}: {response.content[:200]!r}"
+    )
+    if expected == 404:
+        assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_the_pengawas_lists_its_group_only(scene: Scene) -> None:
+    response = _request(scene, "api:report_groups", "pengawas", READ)
+    assert response.status_code == 200
+    codes = [group["code"] for group in response.json()["items"]]
+    assert codes == [scene.objects["group"]]
+    members = response.json()["items"][0]["organisations"]
+    assert [m["code"] for m in members] == [scene.world.org.code]
 
 
 WRITE_ROUTES = [name for name, row in MATRIX.items() if row[1] != "GET"]

@@ -210,3 +210,16 @@ def test_500_page_shows_no_sql_or_path(client: Client) -> None:
     html = client.get("/uji/meledak/").content.decode()
 
     assert_no_internals(html)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/kasus/%00/", "/laporan/kelompok/%00/", "/kka/AB%00CD/"])
+def test_a_nul_in_the_path_is_a_404_not_a_database_error(
+    client: Client, world: World, path: str
+) -> None:
+    # PostgreSQL refuses NUL in text: without the guard these ended in a 500 there.
+    client.force_login(world.counsellor)
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert "Halaman tidak ditemukan" in response.content.decode()

@@ -75,6 +75,8 @@ PAYLOADS = [
     '<img src="http://127.0.0.1:9/leak.png">',
 ]
 CORPUS = "\n".join(PAYLOADS)
+# The outside address in the corpus (flood() points it at a watching local server).
+OUTSIDE = "127.0.0.1:9"
 
 # Text columns a person can fill in through a form (or that come from an upload or a
 # browser header), by model.
@@ -94,6 +96,8 @@ EDITABLE: dict[str, set[str]] = {
         "website",
     },
     "accounts.UserSession": {"device"},  # from the User-Agent header
+    # Typed by the operator (kka groups); shown to the pengawas on report pages and files.
+    "accounts.OrganisationGroup": {"name"},
     "cases.Client": {"full_name", "nisn", "employee_number", "nik", "group", "address", "phone"},
     "cases.Guardian": {"full_name", "phone", "email", "address"},
     "cases.Case": {"bidang", "title", "description", "outcome_note"},
@@ -247,7 +251,9 @@ SPECIAL = {
 }
 
 
-def _value(label: str, f: models.Field[Any, Any], counter: Iterator[int]) -> str:
+def _value(label: str, f: models.Field[Any, Any], counter: Iterator[int], longer: int = 0) -> str:
+    """The next payload that fits the column; ``longer``: how much the outside address's
+    port (set by ``flood``) lengthens the payload that holds it."""
     special = SPECIAL.get((label, f.name))
     if special is not None:
         return special
@@ -257,7 +263,7 @@ def _value(label: str, f: models.Field[Any, Any], counter: Iterator[int]) -> str
     start = next(counter)
     for n in range(len(PAYLOADS)):
         payload = PAYLOADS[(start + n) % len(PAYLOADS)]
-        if len(payload) <= limit:
+        if len(payload) + (longer if OUTSIDE in payload else 0) <= limit:
             return payload
     return PAYLOADS[start % len(PAYLOADS)][:limit]
 
@@ -281,14 +287,15 @@ def flood(*, server_port: int | None = None) -> int:
     values were written. ``server_port`` points the outside-image payload at a server."""
     counter = itertools.count()
     written = 0
+    longer = len(f"{OUTSIDE[:-1]}{server_port}") - len(OUTSIDE) if server_port else 0
     for model, f in text_columns():
         label = model._meta.label
         if f.name not in EDITABLE.get(label, set()):
             continue
         for pk in model._default_manager.values_list("pk", flat=True):
-            value = _value(label, f, counter)
+            value = _value(label, f, counter, longer)
             if server_port is not None:
-                value = value.replace("127.0.0.1:9", f"127.0.0.1:{server_port}")
+                value = value.replace(OUTSIDE, f"{OUTSIDE[:-1]}{server_port}")
             if (label, f.name) in JSON_COLUMNS:
                 stored = model._default_manager.filter(pk=pk).values_list(f.name, flat=True)[0]
                 value = json.dumps(_flood_leaves(json.loads(stored or "{}"), value))
@@ -426,7 +433,7 @@ def flooded(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Flooded]:
 
 
 # Who opens each page: the first persona of this list the matrix lets GET it.
-READERS = ["owner", "admin", "coordinator", "supervisor", "dpo", "head"]
+READERS = ["owner", "admin", "coordinator", "supervisor", "dpo", "head", "pengawas"]
 
 
 def _pages() -> list[tuple[str, str]]:
@@ -508,6 +515,41 @@ def test_pages_show_the_corpus_escaped(flooded: Flooded, name: str, reader: str)
     assert response.status_code == 200, name
     body = response.content.decode()
     assert "&lt;script&gt;" in body or "&lt;img src=x" in body or "&lt;svg" in body, name
+    assert inspect_html(response).problems == [], name
+
+
+# Program report pages show names only: the organisation's, the group's and its members'.
+# Which payload the flood gives each depends on the row order, so these set their own.
+REPORT_PAGES = [
+    ("reports:organisation", {}, "coordinator"),
+    ("reports:groups", {}, "pengawas"),
+    ("reports:group", {"code": "group"}, "pengawas"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "kwargs", "reader"), REPORT_PAGES)
+def test_report_pages_show_names_escaped(
+    flooded: Flooded, name: str, kwargs: dict[str, str], reader: str
+) -> None:
+    from kka.accounts.models import Organisation, OrganisationGroup
+
+    scene = flooded.scene
+    Organisation.objects.filter(pk=scene.world.org.pk).update(
+        name=f"<script>alert(1)</script>{PROBE}"
+    )
+    OrganisationGroup.objects.update(name='"><img src=x onerror=alert(1)>')
+    http = HttpClient()
+    http.force_login(scene.users[reader])
+    resolved = {key: scene.objects.get(value, value) for key, value in kwargs.items()}
+    response = http.get(reverse(name, kwargs=resolved))
+    assert response.status_code == 200
+    body = response.content.decode()
+    if name != "reports:groups":  # the list names the groups only
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+        assert PROBE in body and EVALUATED not in body
+    if name != "reports:organisation":
+        assert "&lt;img src=x onerror=alert(1)&gt;" in body
     assert inspect_html(response).problems == [], name
 
 
@@ -845,3 +887,57 @@ def test_csv_export_neutralises_formula_cells(flooded: Flooded, name: str) -> No
     assert dangerous == []
     # The flooded values really are in the export, neutralised.
     assert any(cell.startswith("'=") for cell in cells)
+
+
+# Program report downloads (aggregates): the names in them are the organisation's, the
+# group's and its members' — typed by an admin or the operator, so formula-looking ones
+# must come out neutralised (the figures themselves are numbers or "< 5").
+REPORT_EXPORTS = [
+    ("reports:organisation_export", {}, "coordinator"),
+    ("reports:group_export", {"code": "group"}, "pengawas"),
+]
+FORMULA_NAMES = {"organisation": "=cmd|' /C calc'!A0", "group": "+SUM(1)"}
+
+
+def _spreadsheet_cells(response: Any, fmt: str) -> list[str]:
+    if fmt == "csv":
+        text = response.content.decode("utf-8-sig")
+        return [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    cells = []
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", f"formula cell {sheet.title}!{cell.coordinate}"
+                if isinstance(cell.value, str):
+                    cells.append(cell.value)
+    return cells
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize(("name", "kwargs", "reader"), REPORT_EXPORTS)
+def test_report_exports_neutralise_formula_names(
+    flooded: Flooded, name: str, kwargs: dict[str, str], reader: str, fmt: str
+) -> None:
+    from kka.accounts.models import Organisation, OrganisationGroup
+
+    scene = flooded.scene
+    Organisation.objects.filter(pk=scene.world.org.pk).update(name=FORMULA_NAMES["organisation"])
+    OrganisationGroup.objects.update(name=FORMULA_NAMES["group"])
+    http = HttpClient()
+    http.force_login(scene.users[reader])
+    resolved = {key: scene.objects.get(value, value) for key, value in kwargs.items()}
+    response = http.get(reverse(name, kwargs={**resolved, "fmt": fmt}))
+    assert response.status_code == 200, response.status_code
+
+    cells = _spreadsheet_cells(response, fmt)
+
+    assert cells
+    assert [cell for cell in cells if cell[:1] in FORMULA_TRIGGERS] == []
+    # The names really are in the file, neutralised.
+    assert "'" + FORMULA_NAMES["organisation"] in cells
+    if name == "reports:group_export":
+        assert "'" + FORMULA_NAMES["group"] in cells

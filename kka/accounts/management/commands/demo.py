@@ -1,4 +1,6 @@
-"""``kka demo``: demo organisations with one user per role (never in production)."""
+"""``kka demo``: demo organisations with one user per role (never in production): a school
+and a company with every working role, and an education office whose pengawas reads the
+school's aggregate program reports through an organisation group."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from kka.accounts.management.commands.groups import group_change, group_create
 from kka.accounts.models import Organisation, Role, Setting, TimeZoneChoice, User
 from kka.accounts.services import member_add, organisation_create
 from kka.audit.services import audit_log
@@ -58,6 +61,23 @@ DEMO_ORGANISATIONS: list[dict[str, Any]] = [
 ]
 
 
+# An education office whose pengawas reads the demo schools' aggregate program reports
+# (never case content) through an organisation group (kka groups).
+DEMO_OFFICE: dict[str, Any] = {
+    "name": "Dinas Pendidikan Kota Contoh",
+    "setting": Setting.LAINNYA,
+    "time_zone": TimeZoneChoice.WIB,
+    "city": "Kota Contoh",
+    "address": "Jl. Merdeka No. 1, Kota Contoh",
+    "head_title": "Kepala Dinas Pendidikan",
+    "head_name": "Dr. Bambang Sutrisno, M.Si.",
+    "head_staff_number": "197003151995031002",
+    "domain": "disdik.demo",
+    "people": {Role.PENGAWAS: "Dra. Lilis Suryani, M.Pd."},
+    "group": "Sekolah binaan Dinas Pendidikan Kota Contoh",
+}
+
+
 class Command(BaseCommand):
     help = "Create demo organisations and users (one per role) in an empty database."
 
@@ -84,6 +104,7 @@ class Command(BaseCommand):
         fixed = settings.KKA_DEMO_PASSWORD
         logins: list[tuple[str, str, str, str]] = []
         links: list[tuple[str, str, str]] = []
+        schools: list[Organisation] = []
         with transaction.atomic():
             for spec in DEMO_ORGANISATIONS:
                 organisation = organisation_create(
@@ -117,8 +138,11 @@ class Command(BaseCommand):
                 links += [(organisation.name, label, link) for label, link in built]
                 coordinator = User.objects.get(email=f"{Role.KOORDINATOR}@{spec['domain']}")
                 demo_privacy.build_privacy(organisation, counsellor, coordinator)
+                if spec["setting"] == Setting.SEKOLAH:
+                    schools.append(organisation)
+            logins += self._office(fixed, schools)
             audit_log(action="system.demo_created")
-        lines = [f"{org} | {role:<26} | {email:<24} | {pw}" for org, role, email, pw in logins]
+        lines = [f"{org} | {role:<27} | {email:<24} | {pw}" for org, role, email, pw in logins]
         text = "Demo logins (development only):\n" + "\n".join(lines) + "\n"
         # A participant has no account: the private link (as sent in an invitation) is
         # how a new user sees the participant's side of the same cases.
@@ -130,3 +154,40 @@ class Command(BaseCommand):
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
         self.stdout.write(text)
+
+    def _office(self, fixed: str, schools: list[Organisation]) -> list[tuple[str, str, str, str]]:
+        """The education office, its pengawas, and the group of the demo schools."""
+        spec = DEMO_OFFICE
+        office = organisation_create(
+            actor=None,
+            **{
+                key: spec[key]
+                for key in (
+                    "name",
+                    "setting",
+                    "time_zone",
+                    "city",
+                    "address",
+                    "head_title",
+                    "head_name",
+                    "head_staff_number",
+                )
+            },
+        )
+        logins = []
+        for role, full_name in spec["people"].items():
+            email = f"{role}@{spec['domain']}"
+            password = fixed or secrets.token_urlsafe(12)
+            member_add(
+                actor=None,
+                organisation=office,
+                email=email,
+                full_name=full_name,
+                role=role,
+                password=password,
+            )
+            logins.append((office.name, str(Role(role).label), email, password))
+        group = group_create(name=spec["group"], supervisor=office)
+        for school in schools:
+            group_change(group=group, organisation=school, add=True)
+        return logins
