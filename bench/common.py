@@ -127,3 +127,27 @@ def write_section(title: str, body: str) -> None:
 if __name__ == "__main__":
     print(machine_description())
     sys.exit(0)
+
+
+# --- shared by the dataset-building benchmarks (pages, reports) ------------------------
+
+PG_BASE = os.environ.get("KKA_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+def pg_url(database: str) -> str:
+    """The benchmark server's address with another database name."""
+    return re.sub(r"/[^/]*$", f"/{database}", PG_BASE)
+
+
+def kka(env: dict[str, str], *args: str) -> None:
+    cmd = [str(ROOT / ".venv" / "bin" / "kka"), *args]
+    subprocess.run(cmd, env=env, cwd=ROOT, check=True)  # noqa: S603  # nosec B603 - fixed argv, until 2027-06-30
+
+
+def psql(sql: str, url: str = PG_BASE) -> None:
+    psql_bin = shutil.which("psql") or "psql"
+    subprocess.run(  # noqa: S603  # nosec B603 - fixed argv, until 2027-06-30
+        [psql_bin, url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
+        check=True,
+        capture_output=True,
+    )

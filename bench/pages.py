@@ -42,13 +42,12 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from common import PERFORMANCE_DOC, machine_description  # noqa: E402
+from common import PERFORMANCE_DOC, PG_BASE, kka, machine_description, pg_url, psql  # noqa: E402
 
 # KKA_BENCH_VAR: datasets and results of another checkout (a "before" run from a copy).
 VAR = Path(os.environ.get("KKA_BENCH_VAR") or ROOT / "var" / "bench")
 SECTION = "Pages"
 BEFORE_HEADING = "### Before fixes"
-PG_BASE = os.environ.get("KKA_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 SIZES = {"1k": 1_000, "100k": 100_000}
 DATABASES = ("sqlite", "postgresql")
 MAX_QUERIES = 15
@@ -95,10 +94,6 @@ def parse_size(text: str) -> int:
     return int(text)
 
 
-def pg_url(database: str) -> str:
-    return re.sub(r"/[^/]*$", f"/{database}", PG_BASE)
-
-
 # --- the parent: datasets, one worker process per dataset, the table --------------------
 
 
@@ -117,20 +112,6 @@ def dataset_env(db: str, cases: int) -> tuple[dict[str, str], Path]:
     if db == "postgresql":
         env["DATABASE_URL"] = pg_url(f"kka_bench_{label}")
     return env, data_dir
-
-
-def kka(env: dict[str, str], *args: str) -> None:
-    cmd = [str(ROOT / ".venv" / "bin" / "kka"), *args]
-    subprocess.run(cmd, env=env, cwd=ROOT, check=True)  # noqa: S603  # nosec B603 - fixed argv, until 2027-06-30
-
-
-def psql(sql: str, url: str = PG_BASE) -> None:
-    psql_bin = shutil.which("psql") or "psql"
-    subprocess.run(  # noqa: S603  # nosec B603 - fixed argv, until 2027-06-30
-        [psql_bin, url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
-        check=True,
-        capture_output=True,
-    )
 
 
 def organisations_for(args: argparse.Namespace, cases: int) -> int:

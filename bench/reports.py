@@ -54,11 +54,10 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from common import machine_description, write_section  # noqa: E402
+from common import PG_BASE, kka, machine_description, pg_url, psql, write_section  # noqa: E402
 
 VAR = Path(os.environ.get("KKA_BENCH_VAR") or ROOT / "var" / "bench")
 SECTION = "Program reports"
-PG_BASE = os.environ.get("KKA_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 TARGET_MS = 2000.0
 TRANSACTION_CONTROL = (
     "BEGIN",
@@ -98,10 +97,6 @@ BEFORE = {
 TARGETED = {"whole_year", "org_year", "page_organisation", "api_organisation"}
 
 
-def pg_url(database: str) -> str:
-    return re.sub(r"/[^/]*$", f"/{database}", PG_BASE)
-
-
 def dataset_names(cases: int) -> tuple[str, Path]:
     """Database name and data directory: the 100k dataset has the plain names."""
     if cases == 100_000:
@@ -123,20 +118,6 @@ def dataset_env(args: argparse.Namespace) -> tuple[dict[str, str], Path]:
     )
     env.pop("REDIS_URL", None)
     return env, data_dir
-
-
-def kka(env: dict[str, str], *args: str) -> None:
-    cmd = [str(ROOT / ".venv" / "bin" / "kka"), *args]
-    subprocess.run(cmd, env=env, cwd=ROOT, check=True)  # noqa: S603  # nosec B603 - fixed argv, until 2027-06-30
-
-
-def psql(sql: str, url: str = PG_BASE) -> None:
-    psql_bin = shutil.which("psql") or "psql"
-    subprocess.run(  # noqa: S603  # nosec B603 - fixed argv, until 2027-06-30
-        [psql_bin, url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
-        check=True,
-        capture_output=True,
-    )
 
 
 def marker_wanted(args: argparse.Namespace) -> dict[str, Any]:
