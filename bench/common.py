@@ -151,3 +151,17 @@ def psql(sql: str, url: str = PG_BASE) -> None:
         check=True,
         capture_output=True,
     )
+
+
+def count_cases(env: dict[str, str]) -> int:
+    """Cases in the dataset ``env`` points at (asked in a fresh process)."""
+    code = "from kka.cases.models import Case; print(Case.objects.count())"
+    out = subprocess.run(  # noqa: S603  # nosec B603 - fixed code, until 2027-06-30
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return int(out.strip().splitlines()[-1])

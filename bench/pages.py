@@ -42,7 +42,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from common import PERFORMANCE_DOC, PG_BASE, kka, machine_description, pg_url, psql  # noqa: E402
+from common import PERFORMANCE_DOC, PG_BASE, count_cases, kka, machine_description, pg_url, psql  # noqa: E402
 
 # KKA_BENCH_VAR: datasets and results of another checkout (a "before" run from a copy).
 VAR = Path(os.environ.get("KKA_BENCH_VAR") or ROOT / "var" / "bench")
@@ -130,19 +130,6 @@ def marker_wanted(args: argparse.Namespace, db: str, cases: int) -> dict[str, An
         "seed": args.seed,
         "generator": "demo" if args.demo else "seed",
     }
-
-
-def count_cases(env: dict[str, str]) -> int:
-    code = "from kka.cases.models import Case; print(Case.objects.count())"
-    out = subprocess.run(  # noqa: S603  # nosec B603 - fixed code, until 2027-06-30
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return int(out.strip().splitlines()[-1])
 
 
 def ensure_dataset(args: argparse.Namespace, db: str, cases: int) -> dict[str, str]:

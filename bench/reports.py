@@ -54,7 +54,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from common import PG_BASE, kka, machine_description, pg_url, psql, write_section  # noqa: E402
+from common import PG_BASE, count_cases, kka, machine_description, pg_url, psql, write_section  # noqa: E402
 
 VAR = Path(os.environ.get("KKA_BENCH_VAR") or ROOT / "var" / "bench")
 SECTION = "Program reports"
@@ -129,19 +129,6 @@ def marker_wanted(args: argparse.Namespace) -> dict[str, Any]:
         "today": args.today,
         "generator": "seed",
     }
-
-
-def count_cases(env: dict[str, str]) -> int:
-    code = "from kka.cases.models import Case; print(Case.objects.count())"
-    out = subprocess.run(  # noqa: S603  # nosec B603 - fixed code, until 2027-06-30
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return int(out.strip().splitlines()[-1])
 
 
 def ensure_dataset(args: argparse.Namespace) -> dict[str, str]:

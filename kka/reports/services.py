@@ -11,6 +11,8 @@ never carries a client's name, a case code or any link to case content.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -56,15 +58,40 @@ def group_for(membership: Membership | None, code: str) -> OrganisationGroup:
 
 
 def local_today(organisation: Organisation) -> dt.date:
-    import zoneinfo
-
     return timezone.now().astimezone(zoneinfo.ZoneInfo(organisation.time_zone)).date()
 
 
-def group_threshold(group: OrganisationGroup) -> int:
+def group_threshold(group: OrganisationGroup, members: Sequence[Organisation] | None = None) -> int:
     """The strictest threshold of the group and of every member organisation."""
-    values = [group.report_threshold, *(o.report_threshold for o in group.organisations.all())]
+    if members is None:
+        members = list(group.organisations.all())
+    values = [group.report_threshold, *(o.report_threshold for o in members)]
     return max([protect.DEFAULT_THRESHOLD, *values])
+
+
+def _protected(
+    organisations: Sequence[Organisation],
+    zone: str,
+    period: Period,
+    today: dt.date,
+    *,
+    subject: str,
+    threshold: int,
+    bidang_source: Organisation | None = None,
+) -> ShownReport:
+    """One protected report over these organisations (organisation and group views)."""
+    raw = figures.compute(
+        figures.Scope(tuple(o.pk for o in organisations), zone), period.start, period.end, today
+    )
+    return protect.present(
+        raw,
+        title=report_title(period),
+        subject=subject,
+        period=period,
+        threshold=max(protect.DEFAULT_THRESHOLD, threshold),
+        exact=False,
+        bidang_source=bidang_source,
+    )
 
 
 def _audit(
@@ -91,15 +118,13 @@ def organisation_report(
 ) -> ShownReport:
     period = snap_to_months(period)
     today = today or local_today(organisation)
-    scope = figures.Scope((organisation.pk,), organisation.time_zone)
-    raw = figures.compute(scope, period.start, period.end, today)
-    report = protect.present(
-        raw,
-        title=report_title(period),
+    report = _protected(
+        (organisation,),
+        organisation.time_zone,
+        period,
+        today,
         subject=organisation.name,
-        period=period,
-        threshold=max(protect.DEFAULT_THRESHOLD, organisation.report_threshold),
-        exact=False,
+        threshold=organisation.report_threshold,
         bidang_source=organisation,
     )
     if audit:
@@ -158,41 +183,25 @@ def group_report(
     period = snap_to_months(period)
     today = today or local_today(supervisor)
     members = list(group.organisations.order_by("name", "id"))
-    threshold = group_threshold(group)
-    whole = protect.present(
-        figures.compute(
-            figures.Scope(tuple(o.pk for o in members), supervisor.time_zone),
-            period.start,
-            period.end,
-            today,
-        ),
-        title=report_title(period),
-        subject=group.name,
-        period=period,
-        threshold=threshold,
-        exact=False,
+    threshold = group_threshold(group, members)
+    whole = _protected(
+        members, supervisor.time_zone, period, today, subject=group.name, threshold=threshold
     )
-    parts = []
-    for member in members:
-        parts.append(
-            (
-                member,
-                protect.present(
-                    figures.compute(
-                        figures.Scope((member.pk,), member.time_zone),
-                        period.start,
-                        period.end,
-                        today,
-                    ),
-                    title=report_title(period),
-                    subject=member.name,
-                    period=period,
-                    threshold=threshold,
-                    exact=False,
-                    bidang_source=member,
-                ),
-            )
+    parts = [
+        (
+            member,
+            _protected(
+                (member,),
+                member.time_zone,
+                period,
+                today,
+                subject=member.name,
+                threshold=threshold,
+                bidang_source=member,
+            ),
         )
+        for member in members
+    ]
     if audit:
         _audit(
             action="report.group_viewed",
